@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# hearth's main job on the default model, from a fresh clone: install build dependencies,
+# build, fetch the default model (cached outside the clone), describe it, and have it answer.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+model="$("$root/scripts/fetch-model.sh")"
+hearth="$root/build/hearth"
+echo "== hearth info" >&2
+"$hearth" info "$model"
+echo "== hearth run (greedy completion)" >&2
+"$hearth" run -m "$model" --temp 0 -n 96 \
+    -p "<|im_start|>system
+You are a helpful assistant.<|im_end|>
+<|im_start|>user
+Write a Python function that checks whether a string is a palindrome.<|im_end|>
+<|im_start|>assistant
+"
+echo "== hearth chat (one turn from standard input)" >&2
+echo "In one sentence: what is a hearth?" | "$hearth" chat -m "$model" --temp 0 -n 64

@@ -1,0 +1,34 @@
+#pragma once
+// y = W x for a batch of activation rows, with W in any supported (quantized) type.
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace hearth {
+class ThreadPool;
+}
+
+namespace hearth::backend::cpu {
+
+// A weight matrix as stored in GGUF: `rows` rows of `cols` contiguous elements
+// (cols is GGUF's shape[0]); row r starts at data + r * row_bytes.
+struct Weight {
+    DType type = DType::F32;
+    int64_t cols = 0;
+    int64_t rows = 0;
+    size_t row_bytes = 0;
+    const uint8_t* data = nullptr;
+    bool empty() const { return data == nullptr; }
+};
+
+// x: n_tokens rows of w.cols floats; y: n_tokens rows of w.rows floats.
+// Activations are quantized once to the weight type's dot-product format, then output
+// rows are split across the pool (each weight row is read once per call and reused for
+// every token while it is in cache).
+void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y);
+
+// Copies row `index` of w, dequantized, into out (w.cols floats): embedding lookup.
+void get_row(const Weight& w, int64_t index, float* out);
+
+}  // namespace hearth::backend::cpu

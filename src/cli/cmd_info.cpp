@@ -1,0 +1,98 @@
+// hearth info: what a model file is, without running it.
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+
+#include "cli/common.h"
+#include "core/error.h"
+#include "format/gguf.h"
+#include "model/architecture.h"
+
+namespace hearth::cli {
+namespace {
+
+std::string human_count(double n) {
+    const char* units[] = {"", "K", "M", "B", "T"};
+    int u = 0;
+    while (n >= 1000.0 && u < 4) {
+        n /= 1000.0;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u ? "%.2f%s" : "%.0f%s", n, units[u]);
+    return buf;
+}
+
+std::string human_bytes(double n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (n >= 1024.0 && u < 4) {
+        n /= 1024.0;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f %s", n, units[u]);
+    return buf;
+}
+
+void info(const std::string& path, bool all_keys) {
+    auto f = format::GGUFFile::open(path);
+    const std::string arch = f->get_string("general.architecture", "?");
+    std::printf("file:          %s (%s, GGUF v%u)\n", path.c_str(), human_bytes(static_cast<double>(f->file_size())).c_str(),
+                f->version());
+    std::printf("name:          %s\n", f->get_string("general.name", "?").c_str());
+    const model::ArchSpec* spec = model::find_arch(arch);
+    std::printf("architecture:  %s%s\n", arch.c_str(),
+                spec ? (std::string(" (") + spec->family + ")").c_str() : " (not supported by this hearth)");
+
+    uint64_t n_params = 0;
+    std::map<std::string, std::pair<uint64_t, uint64_t>> mix;  // dtype -> (tensors, bytes)
+    for (const auto& t : f->tensors()) {
+        n_params += static_cast<uint64_t>(t.n_elements());
+        auto& e = mix[std::string(dtype_name(t.dtype))];
+        e.first++;
+        e.second += t.nbytes;
+    }
+    std::printf("parameters:    %s (%" PRIu64 ")\n", human_count(static_cast<double>(n_params)).c_str(), n_params);
+    std::printf("tensors:       %zu; quant mix:", f->tensors().size());
+    for (const auto& [name, e] : mix)
+        std::printf(" %s x%" PRIu64 " (%s)", name.c_str(), e.first, human_bytes(static_cast<double>(e.second)).c_str());
+    std::printf("\n");
+    if (spec) {
+        model::HParams hp = model::read_hparams(*f, *spec);
+        std::printf("context:       %" PRId64 " tokens (trained)\n", hp.n_ctx_train);
+        std::printf("layers:        %" PRId64 ", width %" PRId64 ", ffn %" PRId64 "\n", hp.n_layer, hp.n_embd, hp.n_ff);
+        std::printf("attention:     %" PRId64 " heads, %" PRId64 " kv heads (GQA %" PRId64 "), head dim %" PRId64 "/%" PRId64
+                    "\n",
+                    hp.n_head, hp.n_head_kv, hp.n_head / hp.n_head_kv, hp.head_dim_k, hp.head_dim_v);
+        std::printf("rope:          %s, base %g, %" PRId64 " dims%s\n",
+                    hp.rope_style == model::RopeStyle::kNeox ? "neox" : "normal", static_cast<double>(hp.rope_base),
+                    hp.rope_dims, hp.rope_scaling == model::RopeScaling::kLinear ? ", linear scaling" : "");
+        std::printf("norm eps:      %g\n", static_cast<double>(hp.rms_eps));
+        const uint64_t kv_f16 = static_cast<uint64_t>(hp.n_layer) * static_cast<uint64_t>(hp.k_dim() + hp.v_dim()) * 2;
+        std::printf("KV cache:      %" PRIu64 " bytes/token at F16 (%s at 4096 tokens)\n", kv_f16,
+                    human_bytes(static_cast<double>(kv_f16) * 4096).c_str());
+    }
+    std::printf("tokenizer:     %s, pre %s, %zu tokens\n", f->get_string("tokenizer.ggml.model", "?").c_str(),
+                f->get_string("tokenizer.ggml.pre", "default").c_str(),
+                f->has("tokenizer.ggml.tokens") ? f->find("tokenizer.ggml.tokens")->as_array().size() : size_t{0});
+    std::printf("chat template: %s\n", f->has("tokenizer.chat_template") ? "yes" : "no");
+    std::printf("metadata:\n");
+    for (const auto& [k, v] : f->metadata()) {
+        if (!all_keys && (k.rfind("tokenizer.ggml.", 0) == 0 || k == "tokenizer.chat_template")) continue;
+        std::printf("  %-44s %s\n", k.c_str(), v.to_display(all_keys ? 16 : 4).c_str());
+    }
+}
+
+}  // namespace
+
+void register_info(CLI::App& app) {
+    auto path = std::make_shared<std::string>();
+    auto all = std::make_shared<bool>(false);
+    CLI::App* sub = app.add_subcommand("info", "show a model file's architecture, size, quant mix and metadata");
+    sub->add_option("file", *path, "GGUF model file")->required();
+    sub->add_flag("-a,--all", *all, "also show tokenizer arrays and the chat template");
+    sub->callback([path, all] { info(*path, *all); });
+}
+
+}  // namespace hearth::cli

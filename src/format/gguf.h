@@ -1,0 +1,108 @@
+#pragma once
+// GGUF v2/v3 reader. The file is memory-mapped; tensor data is used in place.
+// Every count, length and offset is validated against the file size with overflow-safe
+// arithmetic before use, so a corrupt or truncated file raises one hearth::Error that
+// names the file and what is wrong, and never reads out of bounds.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/mapped_file.h"
+
+namespace hearth::format {
+
+// GGUF metadata value types, numbered as in the format.
+enum class GGUFType : uint32_t {
+    UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
+    BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+};
+
+struct GGUFValue;
+using GGUFArray = std::vector<GGUFValue>;
+
+// One metadata value. Arrays keep their declared element type (also for empty arrays)
+// and may nest.
+struct GGUFValue {
+    GGUFType type = GGUFType::UINT8;
+    GGUFType elem_type = GGUFType::UINT8;  // for ARRAY
+    std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<GGUFArray>> v;
+
+    bool is_int() const;     // any integer type
+    bool is_float() const;   // FLOAT32/FLOAT64
+    bool is_string() const { return type == GGUFType::STRING; }
+    bool is_array() const { return type == GGUFType::ARRAY; }
+
+    // Checked accessors: throw hearth::Error (with `what` in the message) on a wrong type
+    // or a value out of the target's range.
+    int64_t as_int(const std::string& what = "") const;
+    uint64_t as_uint(const std::string& what = "") const;
+    double as_float(const std::string& what = "") const;  // accepts ints too
+    bool as_bool(const std::string& what = "") const;
+    const std::string& as_string(const std::string& what = "") const;
+    const GGUFArray& as_array(const std::string& what = "") const;
+
+    std::string to_display(size_t max_items = 8) const;  // short human-readable form
+};
+
+struct TensorInfo {
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<int64_t> shape;  // GGUF order: shape[0] is the contiguous (row) dimension
+    uint64_t offset = 0;         // relative to the start of the data section
+    uint64_t nbytes = 0;
+    const uint8_t* data = nullptr;  // into the map
+
+    int64_t n_elements() const;
+    int64_t rows() const;  // product of shape[1..]
+};
+
+class GGUFFile {
+public:
+    // Opens, maps and validates. Throws hearth::Error("<path>: <what is wrong>").
+    static std::unique_ptr<GGUFFile> open(const std::string& path);
+    // Parses an in-memory buffer (used by the fuzzer and tests); `name` is used in errors.
+    // The buffer must outlive the returned object.
+    static std::unique_ptr<GGUFFile> parse(const uint8_t* data, size_t size, const std::string& name);
+
+    uint32_t version() const { return version_; }
+    uint64_t alignment() const { return alignment_; }
+    const std::string& path() const { return name_; }
+    uint64_t file_size() const { return size_; }
+
+    const std::map<std::string, GGUFValue>& metadata() const { return kv_; }
+    const GGUFValue* find(const std::string& key) const;
+    bool has(const std::string& key) const { return find(key) != nullptr; }
+    // Typed getters: throw if missing (naming the key) or of the wrong type.
+    int64_t get_int(const std::string& key) const;
+    double get_float(const std::string& key) const;
+    std::string get_string(const std::string& key) const;
+    bool get_bool(const std::string& key) const;
+    // With defaults when missing (still throw on a present value of the wrong type).
+    int64_t get_int(const std::string& key, int64_t def) const;
+    double get_float(const std::string& key, double def) const;
+    std::string get_string(const std::string& key, const std::string& def) const;
+    bool get_bool(const std::string& key, bool def) const;
+
+    const std::vector<TensorInfo>& tensors() const { return tensors_; }
+    const TensorInfo* find_tensor(const std::string& name) const;
+
+private:
+    GGUFFile() = default;
+    void parse_impl(const uint8_t* data, size_t size);
+
+    std::unique_ptr<MappedFile> map_;
+    std::string name_;
+    uint64_t size_ = 0;
+    uint32_t version_ = 0;
+    uint64_t alignment_ = 32;
+    std::map<std::string, GGUFValue> kv_;
+    std::vector<TensorInfo> tensors_;
+    std::map<std::string, size_t> tensor_index_;
+};
+
+}  // namespace hearth::format

@@ -1,0 +1,70 @@
+#pragma once
+// A loaded decoder-only model: hyper-parameters, weights (views into the mapped GGUF file)
+// and its tokenizer, with the forward pass shared by every dense family.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/matmul.h"
+#include "model/architecture.h"
+#include "model/hparams.h"
+#include "model/kv_cache.h"
+
+namespace hearth {
+class ThreadPool;
+namespace format {
+class GGUFFile;
+}
+namespace tokenizer {
+class Tokenizer;
+}
+}  // namespace hearth
+
+namespace hearth::model {
+
+struct LayerWeights {
+    std::vector<float> attn_norm, ffn_norm;
+    std::vector<float> bq, bk, bv;         // empty when absent
+    std::vector<float> q_norm, k_norm;     // per-head RMSNorm weights (Qwen3)
+    backend::cpu::Weight wq, wk, wv, wo;
+    backend::cpu::Weight gate, up, down;
+};
+
+class Model {
+public:
+    // Loads and validates; throws hearth::Error naming the file on any problem
+    // (unsupported architecture: the message lists the supported ones).
+    static std::unique_ptr<Model> load(const std::string& path);
+    ~Model();
+
+    const HParams& hparams() const { return hp_; }
+    const ArchSpec& arch() const { return *spec_; }
+    const format::GGUFFile& file() const { return *file_; }
+    const tokenizer::Tokenizer& tokenizer() const { return *tok_; }
+
+    // A cache sized for n_ctx positions of this model.
+    KVCache make_cache(int64_t n_ctx, DType type = DType::F16) const;
+
+    // Runs n tokens at positions cache.n_past() .. +n-1, appends their keys/values to the
+    // cache and advances it. Writes logits (n_vocab floats per row) for every token when
+    // all_logits, else for the last one only. Throws if the context would overflow.
+    void forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int64_t n, float* logits,
+                 bool all_logits) const;
+
+    uint64_t n_params() const;
+
+private:
+    Model() = default;
+    void load_weights();
+
+    std::unique_ptr<format::GGUFFile> file_;
+    const ArchSpec* spec_ = nullptr;
+    HParams hp_;
+    std::unique_ptr<tokenizer::Tokenizer> tok_;
+    backend::cpu::Weight tok_embd_, output_;
+    std::vector<float> output_norm_;
+    std::vector<float> rope_freqs_;  // Llama-3 rope frequency factors, if present
+    std::vector<LayerWeights> layers_;
+};
+
+}  // namespace hearth::model
