@@ -1,7 +1,7 @@
 #include "format/gguf.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <numeric>

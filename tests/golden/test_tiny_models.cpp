@@ -10,6 +10,7 @@
 
 #include "core/thread_pool.h"
 #include "golden/logits_fixture.h"
+#include "backend/cpu/matmul.h"
 #include "model/model.h"
 
 namespace fs = std::filesystem;
@@ -38,6 +39,28 @@ double tolerance_for(const std::string& name) {
 class TinyModel : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
+
+TEST_P(TinyModel, ReferenceMatmulMatchesTransformersTightly) {
+    // Dequantized weights times float activations: only float arithmetic order differs
+    // from transformers, for every weight type, so the F32 bound applies to all.
+    hearth::backend::cpu::set_reference_matmul(true);
+    const std::string base = (fs::path(HEARTH_FIXTURES) / "tiny" / GetParam()).string();
+    auto ref = read_logits_fixture(base + ".logits.bin");
+    auto m = hearth::model::Model::load(base + ".gguf");
+    hearth::ThreadPool pool(2);
+    double worst = 0.0;
+    for (const auto& rp : ref.prompts) {
+        const int64_t n = static_cast<int64_t>(rp.ids.size());
+        auto cache = m->make_cache(64, hearth::DType::F32);
+        std::vector<float> logits(static_cast<size_t>(n) * ref.n_vocab);
+        m->forward(pool, cache, rp.ids.data(), n, logits.data(), true);
+        for (size_t i = 0; i < logits.size(); ++i)
+            worst = std::max(worst, std::abs(static_cast<double>(logits[i]) - rp.logits[i]));
+    }
+    hearth::backend::cpu::set_reference_matmul(false);
+    EXPECT_LE(worst, 1e-4) << GetParam();
+    std::printf("[ tiny ] %-28s reference matmul: max |hearth - transformers| = %.3g\n", GetParam().c_str(), worst);
+}
 
 TEST_P(TinyModel, LogitsMatchTransformersAtEveryPosition) {
     const std::string base = (fs::path(HEARTH_FIXTURES) / "tiny" / GetParam()).string();

@@ -1,13 +1,40 @@
 #include "backend/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/thread_pool.h"
 #include "quant/quant.h"
 
 namespace hearth::backend::cpu {
 
+namespace {
+std::atomic<bool> g_reference{false};
+
+void matmul_reference(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y) {
+    pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
+        std::vector<float> row(static_cast<size_t>(w.cols));
+        for (int64_t r = b; r < e; ++r) {
+            quant::dequantize_row(w.type, w.data + static_cast<size_t>(r) * w.row_bytes, row.data(), w.cols);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                const float* xt = x + t * w.cols;
+                float s = 0.0f;
+                for (int64_t i = 0; i < w.cols; ++i) s += row[static_cast<size_t>(i)] * xt[i];
+                y[t * w.rows + r] = s;
+            }
+        }
+    });
+}
+}  // namespace
+
+void set_reference_matmul(bool on) { g_reference = on; }
+bool reference_matmul() { return g_reference; }
+
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y) {
+    if (g_reference) {
+        matmul_reference(pool, w, x, n_tokens, y);
+        return;
+    }
     const DType act_type = quant::vec_dot_type(w.type);
     const size_t act_row = dtype_row_bytes(act_type, w.cols);
     // Reused across calls on the same thread: the decode loop calls this hundreds of times per token.

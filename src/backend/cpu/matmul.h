@@ -28,6 +28,12 @@ struct Weight {
 // every token while it is in cache).
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y);
 
+// Reference mode for tests and debugging: weights are dequantized to F32 and multiplied
+// with unquantized activations, so results differ from a float reference only by
+// arithmetic order. Slow; process-wide.
+void set_reference_matmul(bool on);
+bool reference_matmul();
+
 // Copies row `index` of w, dequantized, into out (w.cols floats): embedding lookup.
 void get_row(const Weight& w, int64_t index, float* out);
 

@@ -1,0 +1,86 @@
+// Micro-benchmark of the decode hot loop: y = W x for a 896 x 4864 weight matrix (the
+// shape of the default model's ffn_down: 896 rows of 4864 elements) on one thread, for each
+// weight type, at the detected SIMD level and at the scalar reference. Reports GB/s of
+// weight bytes read. Not built by default:
+//   g++ -std=c++20 -O3 -Isrc bench/quant_kernels.cpp src/quant/*.cpp src/core/dtype.cpp -o /tmp/qbench
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "quant/quant.h"
+
+using hearth::DType;
+namespace q = hearth::quant;
+
+namespace {
+
+constexpr int64_t kRows = 896, kCols = 4864;
+
+// Random quant bytes with every fp16 field replaced by a small finite scale: rows built by
+// quantizing floats would be slower to make and the kernels' speed does not depend on values.
+std::vector<uint8_t> make_matrix(DType t, std::mt19937& rng) {
+    const size_t row_bytes = hearth::dtype_row_bytes(t, kCols);
+    std::vector<uint8_t> m(row_bytes * kRows);
+    if (t == DType::F32 || t == DType::F16 || t == DType::BF16) {
+        std::normal_distribution<float> nd(0.f, 1.f);
+        std::vector<float> row(kCols);
+        for (int64_t r = 0; r < kRows; ++r) {
+            for (auto& v : row) v = nd(rng);
+            if (t == DType::F32) std::memcpy(&m[r * row_bytes], row.data(), row_bytes);
+            for (int64_t i = 0; t != DType::F32 && i < kCols; ++i) {
+                const uint16_t h = t == DType::F16 ? q::f32_to_fp16(row[i]) : q::f32_to_bf16(row[i]);
+                std::memcpy(&m[r * row_bytes + 2 * i], &h, 2);
+            }
+        }
+        return m;
+    }
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : m) b = static_cast<uint8_t>(byte(rng));
+    std::vector<float> deq(kCols);
+    q::dequantize_row(t, m.data(), deq.data(), kCols);  // warms up the dispatch, checks the type
+    // fp16 fields may hold NaN/inf bit patterns; harmless for timing.
+    return m;
+}
+
+double bench(DType t, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act, float* y) {
+    const size_t row_bytes = hearth::dtype_row_bytes(t, kCols);
+    const q::VecDotFn f = q::vec_dot_fn(t);
+    double best = 1e30;
+    for (int rep = 0; rep < 15; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int64_t r = 0; r < kRows; ++r) y[r] = f(w.data() + r * row_bytes, act.data(), kCols);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        best = std::min(best, s);
+    }
+    return best;
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937 rng(42);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<float> x(kCols), y(kRows);
+    for (auto& v : x) v = nd(rng);
+    std::printf("matrix %lld x %lld, 1 thread, SIMD level %s\n", static_cast<long long>(kRows),
+                static_cast<long long>(kCols), q::simd_level());
+    std::printf("%-6s %10s %10s %10s %10s %8s\n", "type", "MB", "simd us", "simd GB/s", "scalar GB/s", "speedup");
+    for (DType t : {DType::Q5_0, DType::Q8_0, DType::Q6_K, DType::Q4_K, DType::Q4_0, DType::F16, DType::F32,
+                    DType::Q5_K, DType::BF16, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K}) {
+        const auto w = make_matrix(t, rng);
+        const DType at = q::vec_dot_type(t);
+        std::vector<uint8_t> act(hearth::dtype_row_bytes(at, kCols));
+        q::quantize_row(at, x.data(), act.data(), kCols);
+        const double simd = bench(t, w, act, y.data());
+        q::force_scalar(true);
+        const double scalar = bench(t, w, act, y.data());
+        q::force_scalar(false);
+        const double mb = static_cast<double>(w.size()) / 1e6;
+        std::printf("%-6s %10.2f %10.1f %10.2f %10.2f %8.1fx\n", std::string(hearth::dtype_name(t)).c_str(), mb,
+                    simd * 1e6, mb / 1e3 / simd, mb / 1e3 / scalar, scalar / simd);
+    }
+}
