@@ -7,6 +7,7 @@
 
 #include "backend/cpu/matmul.h"
 #include "model/architecture.h"
+#include "model/blocks.h"
 #include "model/hparams.h"
 #include "model/kv_cache.h"
 
@@ -23,11 +24,8 @@ class Tokenizer;
 namespace hearth::model {
 
 struct LayerWeights {
-    std::vector<float> attn_norm, ffn_norm;
-    std::vector<float> bq, bk, bv;         // empty when absent
-    std::vector<float> q_norm, k_norm;     // per-head RMSNorm weights (Qwen3)
-    backend::cpu::Weight wq, wk, wv, wo;
-    backend::cpu::Weight gate, up, down;
+    AttentionWeights attn;
+    DenseFfnWeights ffn;
 };
 
 class Model {

@@ -48,7 +48,7 @@ PreConfig single(const char* pattern, bool ignore_merges = false, bool add_bos =
     return PreConfig{{pattern}, ignore_merges, add_bos};
 }
 
-const std::array<Family, 12> kFamilies = {{
+const std::array<Family, 13> kFamilies = {{
     {"qwen2", [] { return single(kQwen2); }},
     {"stablelm2", [] { return single(kQwen2); }},
     // Llama 3's tokenizer.json sets ignore_merges, and its GGUF files expect a BOS.
@@ -57,6 +57,7 @@ const std::array<Family, 12> kFamilies = {{
     {"llama-v3", [] { return single(kLlama3, true, true); }},
     {"smollm", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"starcoder", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
+    {"refact", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"gpt-2", [] { return single(kGpt2); }},
     // What llama.cpp applies when a file names no pre-tokenizer.
     {"default", [] {
