@@ -1,4 +1,8 @@
 // Public entry points: argument checks, and the choice of kernel set for this CPU.
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -12,10 +16,20 @@ namespace {
 
 enum class Level { Scalar, Avx2, Avx512 };
 
+#if defined(__x86_64__) || defined(__i386__)
+// clang does not know "f16c" as a __builtin_cpu_supports feature, so ask cpuid directly
+// (leaf 1, ECX bit 29).
+bool has_f16c() {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    return (c & (1u << 29)) != 0;
+}
+#endif
+
 Level detect() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
         return Level::Avx512;
