@@ -325,7 +325,7 @@ def main() -> int:
             "size_bytes": os.path.getsize(args.model),
             "desc": model.desc(),
             "n_params": int(model.n_params()),
-            "n_ctx_train": int(llm.n_ctx_train()),
+            "n_ctx_train": int(model.n_ctx_train()),
             "gguf_tokenizer_metadata": gguf_tok_meta,
             "general.name": llm.metadata.get("general.name"),
             "general.architecture": llm.metadata.get("general.architecture"),

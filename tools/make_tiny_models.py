@@ -9,6 +9,8 @@ Pinned versions (also in tools/requirements-reference.txt):
 Usage:
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install -r tools/requirements-reference.txt
     /tmp/ref/bin/python tools/make_tiny_models.py [--out tests/fixtures/tiny]
+    python3 tools/make_tiny_models.py --check      # numpy + gguf only: independent re-check
+    python3 tools/make_tiny_models.py --llamacpp   # optional: compare with llama-cpp-python
 
 What it does, per model (LlamaForCausalLM x2, Qwen2ForCausalLM, Qwen3ForCausalLM):
   1. builds the HF model from a config with odd-ish sizes and seeded random weights
@@ -455,6 +457,22 @@ def check_fixtures(out: Path) -> float:
     return worst
 
 
+def check_llamacpp(out: Path) -> None:
+    """Optional: compare llama.cpp (llama-cpp-python, CPU, F32 KV cache) with the references."""
+    from llama_cpp import Llama
+    for path in sorted(out.glob("*.gguf")):
+        ref = read_logits(path.with_name(path.name[:-5] + ".logits.bin"))
+        llm = Llama(model_path=str(path), logits_all=True, n_ctx=64, n_batch=64, n_ubatch=64,
+                    n_threads=1, verbose=False, type_k=0, type_v=0, flash_attn=False)  # 0 = F32
+        worst = 0.0
+        for ids, lg in ref:
+            llm.reset()
+            llm.eval(ids)
+            worst = max(worst, float(np.abs(np.asarray(llm.scores[: len(ids)]) - lg).max()))
+        print(f"llama.cpp {path.name}: max |llama.cpp - reference| = {worst:.3g}")
+        del llm
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -464,8 +482,13 @@ def main() -> int:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "tests/fixtures/tiny"))
     ap.add_argument("--check", action="store_true",
                     help="only re-check existing fixtures against an independent numpy forward pass")
+    ap.add_argument("--llamacpp", action="store_true",
+                    help="only compare existing fixtures with llama.cpp (needs llama-cpp-python)")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.llamacpp:
+        check_llamacpp(out)
+        return 0
     if args.check:
         worst = check_fixtures(out)
         return 0 if worst < 1e-4 else 1

@@ -32,13 +32,22 @@ const uint8_t* KVCache::v(int64_t layer, int64_t pos) const { return const_cast<
 void KVCache::store(int64_t layer, int64_t pos, const float* kr, const float* vr) {
     if (type_ == DType::F32) {
         std::memcpy(k(layer, pos), kr, k_width_ * sizeof(float));
-        std::memcpy(v(layer, pos), vr, v_width_ * sizeof(float));
+        if (v_width_ > 0) std::memcpy(v(layer, pos), vr, v_width_ * sizeof(float));
         return;
     }
     auto* kd = reinterpret_cast<uint16_t*>(k(layer, pos));
     auto* vd = reinterpret_cast<uint16_t*>(v(layer, pos));
     for (int64_t i = 0; i < k_width_; ++i) kd[i] = quant::f32_to_fp16(kr[i]);
     for (int64_t i = 0; i < v_width_; ++i) vd[i] = quant::f32_to_fp16(vr[i]);
+}
+
+void KVCache::load_k(int64_t layer, int64_t pos, float* out) const {
+    if (type_ == DType::F32) {
+        std::memcpy(out, k(layer, pos), k_width_ * sizeof(float));
+        return;
+    }
+    const auto* kd = reinterpret_cast<const uint16_t*>(k(layer, pos));
+    for (int64_t i = 0; i < k_width_; ++i) out[i] = quant::fp16_to_f32(kd[i]);
 }
 
 }  // namespace hearth::model

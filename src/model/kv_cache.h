@@ -2,6 +2,12 @@
 // Keys and values of past positions for one sequence, per layer, sized up front.
 // F16 storage halves the memory and is what llama.cpp uses by default; F32 is exact and
 // is what the reference tests use.
+//
+// Layouts (HParams::cache_k_width / cache_v_width say which):
+//   standard attention: per token a K row (n_head_kv x head_dim_k) and a V row.
+//   MLA (deepseek2):    per token one "K" row [kv_lora_rank latent (after kv_a_norm) |
+//                       qk_rope shared roped key] and no V row (v_width 0): keys and values
+//                       are both decompressed from the latent, or the query is absorbed.
 #include <cstdint>
 #include <vector>
 
@@ -29,7 +35,10 @@ public:
     const uint8_t* k(int64_t layer, int64_t pos) const;
     const uint8_t* v(int64_t layer, int64_t pos) const;
 
+    // v may be null when v_width is 0.
     void store(int64_t layer, int64_t pos, const float* k, const float* v);
+    // Row `pos` of layer's K as floats (k_width of them).
+    void load_k(int64_t layer, int64_t pos, float* out) const;
 
 private:
     int64_t n_layer_, n_ctx_, k_width_, v_width_;

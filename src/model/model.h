@@ -10,6 +10,8 @@
 #include "model/blocks.h"
 #include "model/hparams.h"
 #include "model/kv_cache.h"
+#include "model/mla_block.h"
+#include "model/moe_block.h"
 
 namespace hearth {
 class ThreadPool;
@@ -23,9 +25,17 @@ class Tokenizer;
 
 namespace hearth::model {
 
+class TensorBinder;
+
+// One transformer block: an attention block (standard or MLA) then an FFN block (dense or
+// mixture of experts), both pre-norm residual.
 struct LayerWeights {
+    bool is_mla = false;
+    bool is_moe = false;
     AttentionWeights attn;
+    MlaWeights mla;
     DenseFfnWeights ffn;
+    MoeFfnWeights moe;
 };
 
 class Model {
@@ -50,10 +60,15 @@ public:
                  bool all_logits) const;
 
     uint64_t n_params() const;
+    // Parameters one token touches: all but the unchosen routed experts and the skipped
+    // multi-token-prediction blocks (== n_params() for dense models without MTP blocks).
+    uint64_t n_active_params() const;
 
 private:
     Model() = default;
     void load_weights();
+    void load_attention(TensorBinder& tb, const std::string& p, LayerWeights& L) const;
+    void load_ffn(TensorBinder& tb, const std::string& p, int64_t layer, LayerWeights& L) const;
 
     std::unique_ptr<format::GGUFFile> file_;
     const ArchSpec* spec_ = nullptr;
@@ -61,7 +76,7 @@ private:
     std::unique_ptr<tokenizer::Tokenizer> tok_;
     backend::cpu::Weight tok_embd_, output_;
     std::vector<float> output_norm_;
-    std::vector<float> rope_freqs_;  // Llama-3 rope frequency factors, if present
+    std::vector<float> rope_freqs_;  // Llama-3 rope frequency factors (file) or YaRN's (computed)
     std::vector<LayerWeights> layers_;
 };
 

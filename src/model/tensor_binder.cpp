@@ -39,6 +39,22 @@ backend::cpu::Weight TensorBinder::matrix(const std::string& name, int64_t cols,
     return w;
 }
 
+backend::cpu::Weight TensorBinder::stacked(const std::string& name, int64_t cols, int64_t rows, int64_t n,
+                                           bool required) const {
+    const format::TensorInfo* t = tensor(name, required);
+    if (!t) return {};
+    if (t->shape.size() != 3 || t->shape[0] != cols || t->shape[1] != rows || t->shape[2] != n)
+        fail("tensor " + name + " has shape " + shape_string(t->shape) + ", expected [" + std::to_string(cols) + ", " +
+             std::to_string(rows) + ", " + std::to_string(n) + "]");
+    backend::cpu::Weight w;
+    w.type = t->dtype;
+    w.cols = cols;
+    w.rows = rows * n;
+    w.row_bytes = dtype_row_bytes(t->dtype, cols);
+    w.data = t->data;
+    return w;
+}
+
 std::vector<float> TensorBinder::vec(const std::string& name, int64_t n, bool required) const {
     const format::TensorInfo* t = tensor(name, required);
     if (!t) return {};

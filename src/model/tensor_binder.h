@@ -22,6 +22,10 @@ public:
     // A matrix of `rows` rows of `cols` elements (GGUF shape [cols, rows]); rows < 0: any.
     // Returns an empty Weight when absent and not required.
     backend::cpu::Weight matrix(const std::string& name, int64_t cols, int64_t rows, bool required = true) const;
+    // A 3-D tensor [cols, rows, n] (n matrices back to back: experts, or MLA's per-head
+    // projections) as one matrix of rows * n rows; empty when absent and not required.
+    backend::cpu::Weight stacked(const std::string& name, int64_t cols, int64_t rows, int64_t n,
+                                 bool required = true) const;
     // A 1-D tensor (norm gains, biases) converted to float; empty when absent and not required.
     std::vector<float> vec(const std::string& name, int64_t n, bool required = true) const;
     // The tensor info itself, with its type checked as computable.

@@ -149,6 +149,25 @@ VecDotFn vec_dot_fn(DType w) {
     return f;
 }
 
+GemmFn pick_gemm(const GemmKernels& k, DType w) {
+    switch (w) {
+        case DType::Q4_0: return k.q4_0;
+        case DType::Q5_0: return k.q5_0;
+        case DType::Q8_0: return k.q8_0;
+        case DType::Q4_K: return k.q4_k;
+        case DType::Q6_K: return k.q6_k;
+        default: return nullptr;
+    }
+}
+
+GemmFn gemm_fn(DType w) {
+    switch (level()) {
+        case Level::Avx512: return pick_gemm(avx512_gemm_kernels(), w);
+        case Level::Avx2: return pick_gemm(avx2_gemm_kernels(), w);
+        default: return pick_gemm(scalar_gemm_kernels(), w);
+    }
+}
+
 float vec_dot(DType w, const void* wrow, const void* act, int64_t n) {
     // The hot path: validation is limited to what the caller cannot have checked once.
     return vec_dot_fn(w)(wrow, act, n);

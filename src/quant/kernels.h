@@ -20,6 +20,15 @@ const DotKernels& scalar_kernels();
 const DotKernels& avx2_kernels();
 const DotKernels& avx512_kernels();
 
+// Tiled matrix kernels (see GemmFn); null = none at that level.
+struct GemmKernels {
+    GemmFn q4_0, q5_0, q8_0, q4_k, q6_k;
+};
+const GemmKernels& scalar_gemm_kernels();  // loops over the scalar dot: the reference
+const GemmKernels& avx2_gemm_kernels();
+const GemmKernels& avx512_gemm_kernels();
+GemmFn pick_gemm(const GemmKernels& k, DType w);
+
 // Per-type entry of a table, or nullptr for types without a dot product.
 VecDotFn pick(const DotKernels& k, DType w);
 

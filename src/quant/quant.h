@@ -31,6 +31,20 @@ float vec_dot(DType w, const void* wrow, const void* act, int64_t n);
 using VecDotFn = float (*)(const void* wrow, const void* act, int64_t n);
 VecDotFn vec_dot_fn(DType w);
 
+// Tiled matrix product over a block of weight rows and activation rows:
+//   y[t * ldy + r] = dot(weight row r, activation row t)   for r < nr, t < nt,
+// weight row r at w + r * w_stride (type w, n elements), activation row t at act + t * act_stride
+// (already quantized to vec_dot_type(w)). Kernels work on tiles of up to kGemmRows x kGemmTokens,
+// keeping the partial sums in registers so each unpacked weight block serves several tokens.
+// Results equal the per-pair vec_dot up to float summation order.
+constexpr int kGemmRows = 4;
+constexpr int kGemmTokens = 4;
+using GemmFn = void (*)(const void* w, size_t w_stride, const void* act, size_t act_stride, int64_t n, float* y,
+                        size_t ldy, int64_t nr, int64_t nt);
+// The tiled kernel for w at the current SIMD level, or nullptr if w has none (callers then loop
+// over vec_dot_fn(w)).
+GemmFn gemm_fn(DType w);
+
 // Which SIMD level is in use ("avx512", "avx2", "scalar"); can be forced to "scalar" for tests.
 const char* simd_level();
 void force_scalar(bool on);
