@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hearth builds against (when missing). Needs root or sudo.
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libgtest-dev nlohmann-json3-dev libpcre2-dev libcli11-dev
+pkgs=(cmake g++ make pkg-config libgtest-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libcpp-httplib-dev libssl-dev
       clang libclang-rt-14-dev python3 python3-pip unzip)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -27,6 +27,9 @@ What is recorded, per prompt (see "format" in the output JSON for the authoritat
   * for each generation step: top-5 (id, logit) and the log-sum-exp of the full logits row
   * for the last prompt position (= step 0): top-20 (id, logit) and summary stats of the
     full 151936-float logits row.
+Default is 1 thread: logits were checked bit-identical with --threads 2 (with OMP_WAIT_POLICY=passive;
+on a busy 2-core box OpenMP's spin-waiting makes 2 threads 3-10x slower). --flash-attn changes
+logits by up to ~0.3 and flips greedy choices, so the fixture is made with flash attention off.
 Logits are only requested for the last token of each batch (logits_all=False, like
 llama-cli); they are read with llama_get_logits_ith(ctx, -1).
 """
@@ -157,7 +160,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("out")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--flash-attn", action="store_true", help="enable flash attention (default: disabled)")
     ap.add_argument("--only", default=None, help="comma-separated prompt names (for quick checks)")
     args = ap.parse_args()
@@ -195,16 +198,14 @@ def main() -> int:
         "nl_id": int(llama_cpp.llama_vocab_nl(vocab)),
         "add_bos (llama_vocab_get_add_bos)": bool(llama_cpp.llama_vocab_get_add_bos(vocab)),
         "add_eos (llama_vocab_get_add_eos)": bool(llama_cpp.llama_vocab_get_add_eos(vocab)),
-        "eog_ids_checked": {},
     }
-    for t in [tok_info["bos_id"], tok_info["eos_id"], tok_info["eot_id"], 151643, 151644, 151645,
-              151662, 151663, 151664]:
-        if 0 <= t < n_vocab:
-            tok_info["eog_ids_checked"][str(t)] = {
-                "piece": piece(llm, t),
-                "is_eog": bool(llama_cpp.llama_vocab_is_eog(vocab, t)),
-                "is_control": bool(llama_cpp.llama_vocab_is_control(vocab, t)),
-            }
+
+    # llama.cpp's own view of special tokens (it can re-mark tokens, e.g. by their text)
+    tok_info["eog_ids"] = [i for i in range(n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, i)]
+    tok_info["control_ids"] = [i for i in range(n_vocab) if llama_cpp.llama_vocab_is_control(vocab, i)]
+    tok_info["special_pieces"] = {str(i): piece(llm, i) for i in sorted(set(tok_info["eog_ids"] + tok_info["control_ids"]))}
+    tok_info["fim_ids"] = {k: int(getattr(llama_cpp, "llama_vocab_fim_" + k)(vocab))
+                           for k in ("pre", "suf", "mid", "pad", "rep", "sep")}
 
     meta_keys = [k for k in llm.metadata if k.startswith("tokenizer.ggml.") and k not in (
         "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")]
