@@ -7,6 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${HEARTH_JOBS:-$(nproc)}"
 fuzz_seconds="${HEARTH_FUZZ_SECONDS:-60}"
 "$root/scripts/install-deps.sh"
+# The official openai client for the server's end-to-end test (a venv in the cache).
+"$root/scripts/install-test-python.sh" >/dev/null
 
 echo "== build (Release, warnings as errors)"
 "$root/scripts/build.sh"

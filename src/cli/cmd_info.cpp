@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "format/gguf.h"
 #include "model/architecture.h"
+#include "model/model.h"
 
 namespace hearth::cli {
 namespace {
@@ -62,16 +63,48 @@ void info(const std::string& path, bool all_keys) {
         model::HParams hp = model::read_hparams(*f, *spec);
         std::printf("context:       %" PRId64 " tokens (trained)\n", hp.n_ctx_train);
         std::printf("layers:        %" PRId64 ", width %" PRId64 ", ffn %" PRId64 "\n", hp.n_layer, hp.n_embd, hp.n_ff);
-        std::printf("attention:     %" PRId64 " heads, %" PRId64 " kv heads (GQA %" PRId64 "), head dim %" PRId64 "/%" PRId64
-                    "\n",
-                    hp.n_head, hp.n_head_kv, hp.n_head / hp.n_head_kv, hp.head_dim_k, hp.head_dim_v);
+        if (hp.mla) {
+            std::printf("attention:     MLA, %" PRId64 " heads, head dim %" PRId64 " (%" PRId64 " nope + %" PRId64
+                        " rope) / v %" PRId64 ", kv_lora_rank %" PRId64 ", q_lora_rank %s\n",
+                        hp.n_head, hp.head_dim_k, hp.qk_nope, hp.rope_dims, hp.head_dim_v, hp.kv_lora_rank,
+                        hp.q_lora_rank > 0 ? std::to_string(hp.q_lora_rank).c_str() : "none");
+        } else {
+            std::printf("attention:     %" PRId64 " heads, %" PRId64 " kv heads (GQA %" PRId64 "), head dim %" PRId64
+                        "/%" PRId64 "\n",
+                        hp.n_head, hp.n_head_kv, hp.n_head / hp.n_head_kv, hp.head_dim_k, hp.head_dim_v);
+        }
+        if (hp.moe()) {
+            const uint64_t active = model::count_active_params(*f, hp);
+            std::printf("experts:       %" PRId64 " routed (%" PRId64 " per token, width %" PRId64 "), %" PRId64
+                        " shared, %" PRId64 " leading dense blocks; %s scores%s%s, scale %g\n",
+                        hp.n_expert, hp.n_expert_used, hp.n_ff_exp, hp.n_expert_shared, hp.n_layer_dense_lead,
+                        hp.expert_gating == model::ExpertGating::kSigmoid ? "sigmoid" : "softmax",
+                        hp.n_expert_groups > 1 ? (", groups " + std::to_string(hp.n_group_used) + " of " +
+                                                  std::to_string(hp.n_expert_groups)).c_str()
+                                               : "",
+                        hp.expert_weights_norm ? ", top-k renormalised" : "",
+                        static_cast<double>(hp.expert_weights_scale));
+            std::printf("active params: %s per token (%" PRIu64 ")\n", human_count(static_cast<double>(active)).c_str(),
+                        active);
+        }
+        if (hp.n_nextn > 0)
+            std::printf("MTP blocks:    %" PRId64 " (nextn_predict_layers; stored, not run)\n", hp.n_nextn);
+        std::string scaling;
+        if (hp.rope_scaling == model::RopeScaling::kLinear) scaling = ", linear scaling";
+        if (hp.rope_scaling == model::RopeScaling::kYarn) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, ", YaRN x%g from %" PRId64 " (mscale %g)", static_cast<double>(hp.rope_scale_factor),
+                          hp.yarn_orig_ctx, static_cast<double>(hp.yarn_mscale()));
+            scaling = buf;
+        }
         std::printf("rope:          %s, base %g, %" PRId64 " dims%s\n",
                     hp.rope_style == model::RopeStyle::kNeox ? "neox" : "normal", static_cast<double>(hp.rope_base),
-                    hp.rope_dims, hp.rope_scaling == model::RopeScaling::kLinear ? ", linear scaling" : "");
+                    hp.rope_dims, scaling.c_str());
         std::printf("norm eps:      %g\n", static_cast<double>(hp.rms_eps));
-        const uint64_t kv_f16 = static_cast<uint64_t>(hp.n_layer) * static_cast<uint64_t>(hp.k_dim() + hp.v_dim()) * 2;
-        std::printf("KV cache:      %" PRIu64 " bytes/token at F16 (%s at 4096 tokens)\n", kv_f16,
-                    human_bytes(static_cast<double>(kv_f16) * 4096).c_str());
+        const uint64_t kv_f16 = hp.kv_bytes_per_token(2);
+        std::printf("KV cache:      %" PRIu64 " bytes/token at F16 (%s at 4096 tokens)%s\n", kv_f16,
+                    human_bytes(static_cast<double>(kv_f16) * 4096).c_str(),
+                    hp.mla ? "; MLA latent: (kv_lora_rank + rope dims) x layers x 2" : "");
     }
     std::printf("tokenizer:     %s, pre %s, %zu tokens\n", f->get_string("tokenizer.ggml.model", "?").c_str(),
                 f->get_string("tokenizer.ggml.pre", "default").c_str(),

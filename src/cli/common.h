@@ -35,5 +35,9 @@ std::unique_ptr<model::Model> load_model(const std::string& path);
 void register_run(CLI::App& app);
 void register_info(CLI::App& app);
 void register_chat(CLI::App& app);
+void register_passport(CLI::App& app);
+void register_audit(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace hearth::cli

@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
     hearth::cli::register_run(app);
     hearth::cli::register_chat(app);
     hearth::cli::register_info(app);
+    hearth::cli::register_passport(app);
+    hearth::cli::register_audit(app);
+    hearth::cli::register_bench(app);
+    hearth::cli::register_serve(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,8 +1,38 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace hearth {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+// How long a thread spins for the next region (or for the others to finish) before it
+// blocks. Decode issues a region every few tens of microseconds; a short spin covers those
+// gaps without burning a core while the pool is idle.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+template <class Pred>
+bool spin_until(Pred done) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; ++i) {
+        if (done()) return true;
+        cpu_relax();
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
+    }
+}
+
+}  // namespace
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
@@ -14,6 +44,7 @@ ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lk(mu_);
         stop_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
     }
     cv_start_.notify_all();
     for (auto& t : threads_) t.join();
@@ -22,18 +53,23 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::worker(int index) {
     uint64_t seen = 0;
     for (;;) {
+        if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+            std::unique_lock<std::mutex> lk(mu_);
+            sleepers_.fetch_add(1, std::memory_order_seq_cst);
+            cv_start_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
+            sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        }
         const std::function<void(int, int)>* job;
         {
-            std::unique_lock<std::mutex> lk(mu_);
-            cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
+            std::lock_guard<std::mutex> lk(mu_);
             if (stop_) return;
-            seen = generation_;
+            seen = generation_.load(std::memory_order_acquire);
             job = job_;
         }
         (*job)(index, n_threads_);
-        {
+        if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && waiting_.load(std::memory_order_seq_cst)) {
             std::lock_guard<std::mutex> lk(mu_);
-            if (--pending_ == 0) cv_done_.notify_one();
+            cv_done_.notify_one();
         }
     }
 }
@@ -46,13 +82,16 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     {
         std::lock_guard<std::mutex> lk(mu_);
         job_ = &fn;
-        pending_ = n_threads_ - 1;
-        ++generation_;
+        pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_seq_cst);
     }
-    cv_start_.notify_all();
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) cv_start_.notify_all();
     fn(0, n_threads_);
+    if (spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) return;
     std::unique_lock<std::mutex> lk(mu_);
-    cv_done_.wait(lk, [&] { return pending_ == 0; });
+    waiting_.store(true, std::memory_order_seq_cst);
+    cv_done_.wait(lk, [&] { return pending_.load(std::memory_order_seq_cst) == 0; });
+    waiting_.store(false, std::memory_order_relaxed);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {

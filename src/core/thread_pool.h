@@ -1,6 +1,8 @@
 #pragma once
 // A persistent pool: threads are created once and woken per parallel region, because a
-// decode step runs hundreds of small regions and thread creation would dominate.
+// decode step runs hundreds of small regions and thread creation would dominate. Between
+// regions the workers spin briefly on an atomic generation counter before sleeping on the
+// condition variable, so back-to-back regions (the decode loop) skip the futex wake-up.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -36,8 +38,10 @@ private:
     std::condition_variable cv_start_;
     std::condition_variable cv_done_;
     const std::function<void(int, int)>* job_ = nullptr;
-    uint64_t generation_ = 0;
-    int pending_ = 0;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<int> sleepers_{0};   // workers blocked (or about to block) on cv_start_
+    std::atomic<bool> waiting_{false};  // the caller blocked on cv_done_
     bool stop_ = false;
 };
 

@@ -40,6 +40,18 @@ private:
     std::vector<Candidate> cand_;
 };
 
+// A rule on which tokens may come next (structured output: a JSON schema, a grammar).
+// The session asks allows() about the token it sampled; when that is refused it calls mask()
+// (every token mask() leaves finite must pass allows()) and samples again from the masked
+// logits. accept() tells it each token taken. tokens_left counts this token too.
+class TokenConstraint {
+public:
+    virtual ~TokenConstraint() = default;
+    virtual bool allows(int32_t id, int64_t tokens_left) = 0;
+    virtual void mask(float* logits, int64_t n_vocab, int64_t tokens_left) = 0;
+    virtual void accept(int32_t id) = 0;
+};
+
 // Index of the largest logit (lowest index on ties).
 int32_t argmax(const float* logits, int64_t n);
 

@@ -68,6 +68,14 @@ GenerateResult Session::generate(const std::vector<int32_t>& prompt, const Gener
     r.finish_reason = "length";
     while (static_cast<int64_t>(r.tokens.size()) < opt.max_tokens && !cancelled) {
         int32_t id = sampler.sample(logits_.data(), static_cast<int64_t>(logits_.size()), history_);
+        if (opt.constraint) {
+            const int64_t left = opt.max_tokens - static_cast<int64_t>(r.tokens.size());
+            if (!opt.constraint->allows(id, left)) {
+                opt.constraint->mask(logits_.data(), static_cast<int64_t>(logits_.size()), left);
+                id = sampler.sample(logits_.data(), static_cast<int64_t>(logits_.size()), history_);
+            }
+            opt.constraint->accept(id);
+        }
         if (!opt.ignore_eos && tok.is_eog(id)) {
             r.finish_reason = "stop";
             break;

@@ -33,6 +33,8 @@ struct GenerateOptions {
     // Also run the last generated token through the model, so the cache holds the whole
     // transcript (a conversation continues from it); costs one forward pass.
     bool commit_last = false;
+    // Optional: restricts the tokens drawn (not owned; must outlive generate()).
+    TokenConstraint* constraint = nullptr;
 };
 
 struct GenerateResult {

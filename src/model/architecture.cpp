@@ -22,7 +22,7 @@ constexpr std::array<ArchSpec, 6> kArchs{{
     {"deepseek2", "DeepSeek-V2/V3/R1, Kimi-K2, Moonlight", RopeStyle::kNormal, false, false, AttentionKind::kMla, true,
      ExpertGating::kSoftmax, false},
     {"glm4moe", "GLM-4.5 / 4.6 / Air", RopeStyle::kNeox, true, false, AttentionKind::kStandard, true,
-     ExpertGating::kSigmoid, false},
+     ExpertGating::kSigmoid, false, "post_attention_norm"},
 }};
 
 }  // namespace

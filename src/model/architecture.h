@@ -22,6 +22,9 @@ struct ArchSpec {
     bool moe = false;        // FFN blocks after the leading dense ones are mixtures of experts
     ExpertGating default_gating = ExpertGating::kSoftmax;  // when expert_gating_func is absent
     bool default_weights_norm = false;                     // when expert_weights_norm is absent
+    // GGUF name of the pre-FFN RMSNorm: "ffn_norm", but glm4moe files call it
+    // "post_attention_norm" (HF post_attention_layernorm maps there for GLM4_MOE).
+    const char* ffn_norm = "ffn_norm";
 };
 
 // nullptr when the architecture is not supported.

@@ -17,7 +17,16 @@ namespace cpu = backend::cpu;
 namespace {
 
 std::atomic<MlaMode> g_mode{MlaMode::kAuto};
-constexpr int64_t kAbsorbedMaxBatch = 32;
+
+// Work per head over P cached positions for n new tokens (multiply-adds):
+//   naive    P*L*(nope+v) to decompress + n*P*(Dk+Dv) to attend
+//   absorbed n*P*(2L+R) to attend over latent rows (+ n*L*(nope+v) to absorb, small)
+// so the naive form pays off once n*(2L+R-Dk-Dv) > L*(nope+v): about 170 tokens for
+// DeepSeek-V3 (L 512, R 64, nope 128, v 128); never when 2L+R <= Dk+Dv.
+bool prefer_absorbed(const HParams& hp, int64_t n) {
+    const int64_t L = hp.kv_lora_rank, gain = 2 * L + hp.rope_dims - hp.head_dim_k - hp.head_dim_v;
+    return gain <= 0 || n * gain <= L * (hp.qk_nope + hp.head_dim_v);
+}
 
 // Rows of head h's K up-projection and V up-projection.
 cpu::Weight k_up_head(const HParams& hp, const MlaWeights& w, int64_t h) {
@@ -151,7 +160,7 @@ void mla_attention_block(const HParams& hp, const MlaWeights& w, int64_t layer, 
     const float mscale = hp.yarn_mscale();
     const float scale = mscale * mscale / std::sqrt(static_cast<float>(Dk));
     const MlaMode mode = g_mode;
-    const bool absorbed = mode == MlaMode::kAbsorbed || (mode == MlaMode::kAuto && n < kAbsorbedMaxBatch);
+    const bool absorbed = mode == MlaMode::kAbsorbed || (mode == MlaMode::kAuto && prefer_absorbed(hp, n));
     if (absorbed)
         attend_absorbed(hp, w, layer, b, q.data(), scale, att.data());
     else

@@ -35,8 +35,8 @@ struct MlaWeights {
 };
 
 enum class MlaMode { kAuto, kNaive, kAbsorbed };
-// Process-wide choice of the MLA form (tests compare them). kAuto: absorbed for small
-// batches (decode), naive for long prompt chunks.
+// Process-wide choice of the MLA form (tests compare them). kAuto: whichever does less work
+// for the batch size (absorbed for decode; naive for long prompt chunks of large models).
 void set_mla_mode(MlaMode mode);
 MlaMode mla_mode();
 

@@ -1,6 +1,9 @@
 #include "model/model.h"
 
+#include <cstdlib>
+
 #include "backend/cpu/ops.h"
+#include "backend/cpu/rope_yarn.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "format/gguf.h"
@@ -28,6 +31,25 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     return m;
 }
 
+uint64_t count_active_params(const format::GGUFFile& f, const HParams& hp) {
+    uint64_t n = 0;
+    for (const auto& t : f.tensors()) {
+        uint64_t e = static_cast<uint64_t>(t.n_elements());
+        // blk.N. of an MTP block: not part of the main forward pass.
+        if (t.name.rfind("blk.", 0) == 0) {
+            const size_t dot = t.name.find('.', 4);
+            const std::string idx = t.name.substr(4, dot == std::string::npos ? std::string::npos : dot - 4);
+            char* end = nullptr;
+            const long long il = std::strtoll(idx.c_str(), &end, 10);
+            if (end && *end == '\0' && il >= hp.n_layer) continue;
+        }
+        const bool routed = t.name.find("_exps.") != std::string::npos;
+        if (routed && hp.n_expert > 0) e = e / static_cast<uint64_t>(hp.n_expert) * static_cast<uint64_t>(hp.n_expert_used);
+        n += e;
+    }
+    return n;
+}
+
 void Model::load_weights() {
     TensorBinder tb(*file_);
     const format::TensorInfo* emb = tb.tensor("token_embd.weight", true);
@@ -41,34 +63,107 @@ void Model::load_weights() {
     output_ = tb.matrix("output.weight", hp.n_embd, hp.n_vocab, false);
     if (output_.empty()) output_ = tok_embd_;  // tied embeddings
     if (tb.has("rope_freqs.weight")) rope_freqs_ = tb.vec("rope_freqs.weight", hp.rope_dims / 2);
+    if (hp.rope_scaling == RopeScaling::kYarn) {
+        if (!rope_freqs_.empty()) tb.fail("rope_freqs.weight together with YaRN scaling is not supported");
+        rope_freqs_ = backend::cpu::yarn_freq_factors(hp.rope_dims, hp.rope_base, hp.rope_scale_factor, hp.yarn_orig_ctx,
+                                                      hp.yarn_beta_fast, hp.yarn_beta_slow, hp.yarn_ext_factor);
+    }
 
+    // Blocks past hp.n_layer are multi-token-prediction heads (nextn_predict_layers): not bound, never run.
     layers_.resize(static_cast<size_t>(hp.n_layer));
     for (int64_t i = 0; i < hp.n_layer; ++i) {
         LayerWeights& L = layers_[static_cast<size_t>(i)];
         const std::string p = "blk." + std::to_string(i) + ".";
-        AttentionWeights& A = L.attn;
-        A.norm = tb.vec(p + "attn_norm.weight", hp.n_embd);
-        A.wq = tb.matrix(p + "attn_q.weight", hp.n_embd, hp.q_dim());
-        A.wk = tb.matrix(p + "attn_k.weight", hp.n_embd, hp.k_dim());
-        A.wv = tb.matrix(p + "attn_v.weight", hp.n_embd, hp.v_dim());
-        A.wo = tb.matrix(p + "attn_output.weight", hp.n_head * hp.head_dim_v, hp.n_embd);
-        // The table says which family has biases and q/k norms, but files are the truth,
-        // so optional tensors are used whenever present.
-        A.bq = tb.vec(p + "attn_q.bias", hp.q_dim(), spec_->qkv_bias);
-        A.bk = tb.vec(p + "attn_k.bias", hp.k_dim(), spec_->qkv_bias);
-        A.bv = tb.vec(p + "attn_v.bias", hp.v_dim(), spec_->qkv_bias);
-        A.q_norm = tb.vec(p + "attn_q_norm.weight", hp.head_dim_k, spec_->qk_norm);
-        A.k_norm = tb.vec(p + "attn_k_norm.weight", hp.head_dim_k, spec_->qk_norm);
+        load_attention(tb, p, L);
+        load_ffn(tb, p, i, L);
+    }
+}
+
+void Model::load_attention(TensorBinder& tb, const std::string& p, LayerWeights& L) const {
+    const HParams& hp = hp_;
+    if (spec_->attention == AttentionKind::kMla) {
+        L.is_mla = true;
+        MlaWeights& M = L.mla;
+        const int64_t H = hp.n_head, Lr = hp.kv_lora_rank;
+        M.norm = tb.vec(p + "attn_norm.weight", hp.n_embd);
+        if (hp.q_lora_rank > 0) {
+            M.wq_a = tb.matrix(p + "attn_q_a.weight", hp.n_embd, hp.q_lora_rank);
+            M.q_a_norm = tb.vec(p + "attn_q_a_norm.weight", hp.q_lora_rank);
+            M.wq_b = tb.matrix(p + "attn_q_b.weight", hp.q_lora_rank, H * hp.head_dim_k);
+        } else {
+            M.wq = tb.matrix(p + "attn_q.weight", hp.n_embd, H * hp.head_dim_k);
+        }
+        M.wkv_a = tb.matrix(p + "attn_kv_a_mqa.weight", hp.n_embd, Lr + hp.rope_dims);
+        M.kv_a_norm = tb.vec(p + "attn_kv_a_norm.weight", Lr);
+        if (tb.has(p + "attn_k_b.weight")) {
+            M.kb_layout = true;
+            M.k_up = tb.stacked(p + "attn_k_b.weight", hp.qk_nope, Lr, H);
+            M.v_up = tb.stacked(p + "attn_v_b.weight", Lr, hp.head_dim_v, H);
+        } else if (tb.has(p + "attn_kv_b.weight")) {
+            M.kb_layout = false;  // older converters: one [kv_lora_rank, H * (qk_nope + v_head)] matrix
+            M.k_up = tb.matrix(p + "attn_kv_b.weight", Lr, H * (hp.qk_nope + hp.head_dim_v));
+            M.v_up = M.k_up;
+        } else {
+            tb.fail("missing tensor " + p + "attn_k_b.weight (or the older " + p + "attn_kv_b.weight)");
+        }
+        M.wo = tb.matrix(p + "attn_output.weight", H * hp.head_dim_v, hp.n_embd);
+        return;
+    }
+    AttentionWeights& A = L.attn;
+    A.norm = tb.vec(p + "attn_norm.weight", hp.n_embd);
+    A.wq = tb.matrix(p + "attn_q.weight", hp.n_embd, hp.q_dim());
+    A.wk = tb.matrix(p + "attn_k.weight", hp.n_embd, hp.k_dim());
+    A.wv = tb.matrix(p + "attn_v.weight", hp.n_embd, hp.v_dim());
+    A.wo = tb.matrix(p + "attn_output.weight", hp.n_head * hp.head_dim_v, hp.n_embd);
+    // The table says which family has biases and q/k norms, but files are the truth,
+    // so optional tensors are used whenever present.
+    A.bq = tb.vec(p + "attn_q.bias", hp.q_dim(), spec_->qkv_bias);
+    A.bk = tb.vec(p + "attn_k.bias", hp.k_dim(), spec_->qkv_bias);
+    A.bv = tb.vec(p + "attn_v.bias", hp.v_dim(), spec_->qkv_bias);
+    A.q_norm = tb.vec(p + "attn_q_norm.weight", hp.head_dim_k, spec_->qk_norm);
+    A.k_norm = tb.vec(p + "attn_k_norm.weight", hp.head_dim_k, spec_->qk_norm);
+}
+
+void Model::load_ffn(TensorBinder& tb, const std::string& p, int64_t layer, LayerWeights& L) const {
+    const HParams& hp = hp_;
+    // MoE families: blocks after the leading dense ones route to experts (a file whose
+    // block has a router where a dense FFN is expected is taken at its word).
+    L.is_moe = spec_->moe && (layer >= hp.n_layer_dense_lead || tb.has(p + "ffn_gate_inp.weight"));
+    if (!L.is_moe) {
         DenseFfnWeights& F = L.ffn;
-        F.norm = tb.vec(p + "ffn_norm.weight", hp.n_embd);
+        F.norm = tb.vec(p + spec_->ffn_norm + ".weight", hp.n_embd);
         F.gate = tb.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
         F.up = tb.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
         F.down = tb.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        return;
+    }
+    MoeFfnWeights& M = L.moe;
+    const int64_t E = hp.n_expert, ff = hp.n_ff_exp;
+    M.norm = tb.vec(p + spec_->ffn_norm + ".weight", hp.n_embd);
+    M.router = tb.matrix(p + "ffn_gate_inp.weight", hp.n_embd, E);
+    M.choice_bias = tb.vec(p + "exp_probs_b.bias", E, false);
+    auto experts = [&](const char* name, int64_t cols, int64_t rows) {
+        backend::cpu::ExpertWeights x;
+        x.all = tb.stacked(p + name, cols, rows, E);
+        x.rows = rows;
+        x.n_expert = E;
+        return x;
+    };
+    M.gate = experts("ffn_gate_exps.weight", hp.n_embd, ff);
+    M.up = experts("ffn_up_exps.weight", hp.n_embd, ff);
+    M.down = experts("ffn_down_exps.weight", ff, hp.n_embd);
+    if (hp.n_expert_shared > 0) {
+        M.gate_sh = tb.matrix(p + "ffn_gate_shexp.weight", hp.n_embd, hp.n_ff_shexp);
+        M.up_sh = tb.matrix(p + "ffn_up_shexp.weight", hp.n_embd, hp.n_ff_shexp);
+        M.down_sh = tb.matrix(p + "ffn_down_shexp.weight", hp.n_ff_shexp, hp.n_embd);
+    } else if (tb.has(p + "ffn_gate_shexp.weight") || tb.has(p + "ffn_gate_inp_shexp.weight")) {
+        tb.fail(p + "ffn_*_shexp tensors are present but expert_shared_count is 0 (gated shared experts, as in "
+                    "qwen2moe, are not supported)");
     }
 }
 
 KVCache Model::make_cache(int64_t n_ctx, DType type) const {
-    return KVCache(hp_.n_layer, n_ctx, hp_.k_dim(), hp_.v_dim(), type);
+    return KVCache(hp_.n_layer, n_ctx, hp_.cache_k_width(), hp_.cache_v_width(), type);
 }
 
 uint64_t Model::n_params() const {
@@ -76,6 +171,8 @@ uint64_t Model::n_params() const {
     for (const auto& t : file_->tensors()) n += static_cast<uint64_t>(t.n_elements());
     return n;
 }
+
+uint64_t Model::n_active_params() const { return count_active_params(*file_, hp_); }
 
 void Model::forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int64_t n, float* logits,
                     bool all_logits) const {
@@ -99,8 +196,14 @@ void Model::forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int
     ForwardBatch b{pool, cache, n, pos0, pos, rope_freqs_.empty() ? nullptr : rope_freqs_.data()};
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const LayerWeights& L = layers_[static_cast<size_t>(il)];
-        attention_block(hp, L.attn, il, b, x.data());
-        dense_ffn_block(hp, L.ffn, b, x.data());
+        if (L.is_mla)
+            mla_attention_block(hp, L.mla, il, b, x.data());
+        else
+            attention_block(hp, L.attn, il, b, x.data());
+        if (L.is_moe)
+            moe_ffn_block(hp, L.moe, b, x.data());
+        else
+            dense_ffn_block(hp, L.ffn, b, x.data());
     }
     cache.set_n_past(pos0 + n);
 

@@ -27,6 +27,9 @@ namespace hearth::model {
 
 class TensorBinder;
 
+// Parameters one token touches in a file of these hyper-parameters (see Model::n_active_params).
+uint64_t count_active_params(const format::GGUFFile& f, const HParams& hp);
+
 // One transformer block: an attention block (standard or MLA) then an FFN block (dense or
 // mixture of experts), both pre-norm residual.
 struct LayerWeights {

@@ -132,8 +132,14 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
             for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
             return;
         }
-        case DType::Q8_0: quantize_row_q8_0(src, dst, n); return;
-        case DType::Q8_K: quantize_row_q8_k(src, dst, n); return;
+        case DType::Q8_0:
+            if (level() == Level::Avx512) quantize_row_q8_0_avx512(src, dst, n);
+            else quantize_row_q8_0(src, dst, n);
+            return;
+        case DType::Q8_K:
+            if (level() == Level::Avx512) quantize_row_q8_k_avx512(src, dst, n);
+            else quantize_row_q8_k(src, dst, n);
+            return;
         case DType::Q4_0: quantize_row_q4_0(src, dst, n); return;
         default: unsupported("quantize", t);
     }

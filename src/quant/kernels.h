@@ -37,5 +37,8 @@ void dequantize_row_ref(DType t, const void* src, float* dst, int64_t n);
 void quantize_row_q8_0(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k(const float* x, void* dst, int64_t n);
 void quantize_row_q4_0(const float* x, void* dst, int64_t n);
+// AVX-512 versions of the activation quantizers, byte-identical to the scalar ones.
+void quantize_row_q8_0_avx512(const float* x, void* dst, int64_t n);
+void quantize_row_q8_k_avx512(const float* x, void* dst, int64_t n);
 
 }  // namespace hearth::quant

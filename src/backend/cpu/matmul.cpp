@@ -35,6 +35,7 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
         matmul_reference(pool, w, x, n_tokens, y);
         return;
     }
+    if (n_tokens <= 0 || w.rows <= 0) return;
     const DType act_type = quant::vec_dot_type(w.type);
     const size_t act_row = dtype_row_bytes(act_type, w.cols);
     // Reused across calls on the same thread: the decode loop calls this hundreds of times per token.
@@ -43,18 +44,80 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
     uint8_t* act_data = act.data();
     if (act_type == DType::F32) {
         std::copy(x, x + n_tokens * w.cols, reinterpret_cast<float*>(act_data));
+    } else if (n_tokens == 1) {
+        quant::quantize_row(act_type, x, act_data, w.cols);
     } else {
         pool.parallel_for(n_tokens, [&](int64_t b, int64_t e) {
             for (int64_t t = b; t < e; ++t) quant::quantize_row(act_type, x + t * w.cols, act_data + t * act_row, w.cols);
         });
     }
-    // Rows in blocks so that each thread streams its share of the weight once.
-    const int64_t rows = w.rows, cols = w.cols;
-    pool.parallel_for(rows, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-            const uint8_t* wr = w.data + static_cast<size_t>(r) * w.row_bytes;
-            for (int64_t t = 0; t < n_tokens; ++t)
-                y[t * rows + r] = quant::vec_dot(w.type, wr, act_data + t * act_row, cols);
+
+    // Kernels looked up once per call. Tiled kernels take a block of rows x tokens; types
+    // without one loop over the per-row dot.
+    struct Ctx {
+        const Weight* w;
+        const uint8_t* act;
+        size_t act_row;
+        float* y;
+        quant::GemmFn gemm;
+        quant::VecDotFn dot;
+        int64_t n_tokens, rb, tb, n_rb, total;
+        std::atomic<int64_t> next{0};
+    } c;
+    c.w = &w;
+    c.act = act_data;
+    c.act_row = act_row;
+    c.y = y;
+    c.gemm = quant::gemm_fn(w.type);
+    c.dot = c.gemm ? nullptr : quant::vec_dot_fn(w.type);
+    c.n_tokens = n_tokens;
+
+    // Work items are (token block, row block) pairs handed out dynamically, so a thread slowed
+    // by other load on the machine does not hold up the rest. Row blocks of 16 keep a tile row
+    // group's weights in L1/L2 while token tiles stream past; token blocks of 64 keep the
+    // activations of a block in L2. When rows are few, tokens are split further so every
+    // thread has work.
+    const int64_t nth = pool.size();
+    c.rb = w.rows >= 16384 ? 64 : 16;
+    if (n_tokens == 1) {
+        // Decode: one contiguous share of rows per thread, so each reads one long sequential
+        // stream (the prefetcher restarts at every jump between interleaved small blocks).
+        c.rb = std::max<int64_t>(16, (w.rows + nth - 1) / nth);
+    }
+    c.n_rb = (w.rows + c.rb - 1) / c.rb;
+    c.tb = std::min<int64_t>(n_tokens, 64);
+    if (n_tokens > 1 && c.n_rb * ((n_tokens + c.tb - 1) / c.tb) < 4 * nth) {
+        const int64_t want_tb = (n_tokens * c.n_rb + 4 * nth - 1) / (4 * nth);
+        c.tb = std::max<int64_t>(quant::kGemmTokens, (want_tb + quant::kGemmTokens - 1) / quant::kGemmTokens * quant::kGemmTokens);
+        c.tb = std::min(c.tb, n_tokens);
+    }
+    const int64_t n_tb = (n_tokens + c.tb - 1) / c.tb;
+    c.total = c.n_rb * n_tb;
+
+    auto item = [](Ctx& c, int64_t k) {
+        const Weight& w = *c.w;
+        const int64_t t0 = (k / c.n_rb) * c.tb, r0 = (k % c.n_rb) * c.rb;
+        const int64_t t1 = std::min(c.n_tokens, t0 + c.tb), r1 = std::min(w.rows, r0 + c.rb);
+        const uint8_t* wr = w.data + static_cast<size_t>(r0) * w.row_bytes;
+        const uint8_t* ar = c.act + static_cast<size_t>(t0) * c.act_row;
+        if (c.gemm) {
+            c.gemm(wr, w.row_bytes, ar, c.act_row, w.cols, c.y + t0 * w.rows + r0, static_cast<size_t>(w.rows), r1 - r0, t1 - t0);
+            return;
+        }
+        for (int64_t t = t0; t < t1; ++t)
+            for (int64_t r = r0; r < r1; ++r)
+                c.y[t * w.rows + r] = c.dot(w.data + static_cast<size_t>(r) * w.row_bytes, c.act + static_cast<size_t>(t) * c.act_row, w.cols);
+    };
+    if (nth == 1 || c.total == 1) {
+        for (int64_t k = 0; k < c.total; ++k) item(c, k);
+        return;
+    }
+    Ctx* cp = &c;
+    pool.run([cp, item](int, int) {
+        for (;;) {
+            const int64_t k = cp->next.fetch_add(1, std::memory_order_relaxed);
+            if (k >= cp->total) break;
+            item(*cp, k);
         }
     });
 }

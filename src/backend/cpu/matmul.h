@@ -23,9 +23,12 @@ struct Weight {
 };
 
 // x: n_tokens rows of w.cols floats; y: n_tokens rows of w.rows floats.
-// Activations are quantized once to the weight type's dot-product format, then output
-// rows are split across the pool (each weight row is read once per call and reused for
-// every token while it is in cache).
+// Activations are quantized once to the weight type's dot-product format. With several
+// tokens, (64-token x 16-row) blocks are handed out to the pool dynamically and computed by
+// the tiled kernels (quant::gemm_fn: 4 rows x 4 tokens per register tile), so each unpacked
+// weight block serves several tokens. With one token (decode), each thread reads one
+// contiguous share of the rows as a single sequential stream. Types without a tiled kernel
+// loop over quant::vec_dot_fn, looked up once per call.
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y);
 
 // Reference mode for tests and debugging: weights are dequantized to F32 and multiplied

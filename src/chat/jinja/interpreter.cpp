@@ -231,7 +231,7 @@ List iterate(const Value& v) {
 
 bool contains(const Value& container, const Value& item) {
     switch (container.kind()) {
-        case Value::Kind::Undefined: fail_undefined(container);
+        case Value::Kind::Undefined: return false;  // iter(Undefined) is empty
         case Value::Kind::String:
             if (!item.is_string())
                 raise("'in <string>' requires string as left operand, not " + item.type_name());
@@ -979,15 +979,13 @@ private:
     Value attr_path(const Value& item, const Value& attribute) {
         if (attribute.is_int()) return getitem(item, attribute);
         Value v = item;
-        for (const auto& part : py_split(attribute.str(), nullptr, -1, false).empty()
-                                    ? std::vector<std::string>{}
-                                    : py_split(attribute.str(), &dot_, -1, false)) {
+        Value dot(".");
+        for (const auto& part : py_split(attribute.str(), &dot, -1, false)) {
             bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
             v = digits ? getitem(v, Value(static_cast<int64_t>(std::stoll(part)))) : getitem(v, Value(part));
         }
         return v;
     }
-    const Value dot_ = Value(".");
 
     Value filter(const std::string& name, const Value& in, CallArgs& a, const ScopePtr& sc) {
         if (name == "tojson") {

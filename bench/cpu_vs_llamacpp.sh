@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# hearth vs llama.cpp on the same GGUF file, CPU only: pp512 and tg128 at 1 and 2 threads,
+# interleaved repetitions (hearth, llama.cpp, hearth, ... so both see the same machine load),
+# medians, the ratio hearth/llama.cpp per cell, and decode's effective weight-read bandwidth
+# against a streaming-read bandwidth measured in the same run.
+#
+#   bash bench/cpu_vs_llamacpp.sh [ROUNDS=5]
+# Environment: HEARTH (hearth binary; default build-speed/hearth, then build/hearth),
+# HEARTH_MODEL (default: the default model in ~/.cache/hearth/models), LLAMA_BENCH (a
+# llama-bench binary; otherwise one is looked for under LLAMA_DIR, default
+# ~/.cache/hearth/llama.cpp, and built there from the llama-cpp-python sdist's vendored
+# llama.cpp if missing: CPU only, GGML_NATIVE=ON, -j2), THREADS (default "1 2"),
+# PP (512), TG (128). llama.cpp is never built inside this repository.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${1:-5}"
+THREADS="${THREADS:-1 2}"
+PP="${PP:-512}"
+TG="${TG:-128}"
+MODEL="${HEARTH_MODEL:-${HEARTH_CACHE:-$HOME/.cache/hearth}/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
+[ -f "$MODEL" ] || { echo "model not found: $MODEL (bash scripts/fetch-model.sh)" >&2; exit 1; }
+
+HEARTH="${HEARTH:-}"
+for c in "$ROOT/build-speed/hearth" "$ROOT/build/hearth"; do
+  [ -n "$HEARTH" ] && break
+  [ -x "$c" ] && HEARTH="$c"
+done
+[ -x "${HEARTH:-}" ] || { echo "no hearth binary: build with cmake first or set HEARTH" >&2; exit 1; }
+
+LLAMA_DIR="${LLAMA_DIR:-$HOME/.cache/hearth/llama.cpp}"
+LLAMA_BENCH="${LLAMA_BENCH:-}"
+for c in "$LLAMA_DIR/build/bin/llama-bench" /root/peers/llama.cpp/build/bin/llama-bench; do
+  [ -n "$LLAMA_BENCH" ] && break
+  [ -x "$c" ] && LLAMA_BENCH="$c"
+done
+if [ -z "$LLAMA_BENCH" ]; then
+  echo "building llama-bench in $LLAMA_DIR (outside the repository) ..." >&2
+  tmp="$(mktemp -d)"
+  python3 -m pip download --no-deps --no-binary :all: -d "$tmp" "llama-cpp-python==0.3.36" >&2
+  tar xzf "$tmp"/llama_cpp_python-*.tar.gz -C "$tmp"
+  mkdir -p "$(dirname "$LLAMA_DIR")"
+  rm -rf "$LLAMA_DIR"
+  mv "$tmp"/llama_cpp_python-*/vendor/llama.cpp "$LLAMA_DIR"
+  rm -rf "$tmp"
+  cmake -S "$LLAMA_DIR" -B "$LLAMA_DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF >&2
+  cmake --build "$LLAMA_DIR/build" -j2 --target llama-bench >&2
+  LLAMA_BENCH="$LLAMA_DIR/build/bin/llama-bench"
+fi
+
+STREAM="$(mktemp -d)/stream_read"
+g++ -std=c++20 -O3 -march=native -pthread "$ROOT/bench/stream_read.cpp" -o "$STREAM"
+
+WORK="$(mktemp -d)"
+echo "hearth:      $HEARTH" >&2
+echo "llama-bench: $LLAMA_BENCH" >&2
+echo "model:       $MODEL" >&2
+echo "rounds:      $ROUNDS, threads: $THREADS, pp$PP tg$TG" >&2
+
+stream() {  # appends "threads best median" lines
+  for t in $THREADS; do "$STREAM" "$t" 512 5 >> "$WORK/stream.txt"; done
+}
+stream
+uptime > "$WORK/load.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  for t in $THREADS; do
+    echo "round $r/$ROUNDS, $t thread(s); $(cut -d, -f3- /proc/loadavg 2>/dev/null || uptime)" >&2
+    # Alternate which tool goes first so neither always follows the other's cache state.
+    if [ $(( (r + t) % 2 )) -eq 0 ]; then order="hearth llama"; else order="llama hearth"; fi
+    for tool in $order; do
+      if [ "$tool" = hearth ]; then
+        "$HEARTH" bench -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 --json 2>/dev/null > "$WORK/hearth.$r.$t.json"
+      else
+        "$LLAMA_BENCH" -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 -o json 2>/dev/null > "$WORK/llama.$r.$t.json"
+      fi
+    done
+  done
+  cat /proc/loadavg >> "$WORK/loadavg.txt" 2>/dev/null || true
+done
+stream
+uptime >> "$WORK/load.txt"
+
+python3 - "$WORK" "$PP" "$TG" "$THREADS" <<'PY'
+import glob, json, os, statistics, sys
+work, pp, tg, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(t) for t in sys.argv[4].split()]
+hearth, llama, wbytes = {}, {}, None
+for f in glob.glob(os.path.join(work, "hearth.*.json")):
+    j = json.load(open(f))
+    wbytes = j["decode_weight_bytes_per_token"]
+    for e in j["results"]:
+        hearth.setdefault((e["test"], e["threads"]), []).append(e["tps_mean"])
+for f in glob.glob(os.path.join(work, "llama.*.json")):
+    for e in json.load(open(f)):
+        test = f"pp{e['n_prompt']}" if e["n_gen"] == 0 else f"tg{e['n_gen']}"
+        llama.setdefault((test, e["n_threads"]), []).append(e["avg_ts"])
+stream = {}
+for line in open(os.path.join(work, "stream.txt")):
+    t, mib, best, med = line.split()
+    stream.setdefault(int(t), []).append(float(best))
+print("| test | threads | hearth t/s (median) | llama.cpp t/s (median) | hearth / llama.cpp | runs |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for test in (f"pp{pp}", f"tg{tg}"):
+    for t in threads:
+        h, l = hearth.get((test, t), []), llama.get((test, t), [])
+        if not h or not l:
+            print(f"| {test} | {t} | {'-' if not h else round(statistics.median(h), 2)} | {'-' if not l else round(statistics.median(l), 2)} | - | {len(h)}/{len(l)} |")
+            continue
+        mh, ml = statistics.median(h), statistics.median(l)
+        print(f"| {test} | {t} | {mh:.2f} (min {min(h):.2f}, max {max(h):.2f}) | {ml:.2f} (min {min(l):.2f}, max {max(l):.2f}) | {mh/ml:.2f}x | {len(h)}/{len(l)} |")
+print()
+print(f"decode weight bytes per token (all tensors but token_embd): {wbytes/1e6:.1f} MB")
+print("| threads | stream read GB/s (best, before/after) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream |")
+print("| ---: | ---: | ---: | ---: | ---: |")
+for t in threads:
+    h, l = hearth.get((f"tg{tg}", t), []), llama.get((f"tg{tg}", t), [])
+    s = stream.get(t, [])
+    sb = max(s) if s else float("nan")
+    hb = statistics.median(h) * wbytes / 1e9 if h else float("nan")
+    lb = statistics.median(l) * wbytes / 1e9 if l else float("nan")
+    print(f"| {t} | {' / '.join(f'{v:.1f}' for v in s)} | {hb:.2f} | {lb:.2f} | {100*hb/sb:.0f}% |")
+print()
+print("load average before/after:")
+for line in open(os.path.join(work, "load.txt")):
+    print("    " + line.strip())
+PY
+rm -rf "$WORK" "$(dirname "$STREAM")"

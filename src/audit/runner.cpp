@@ -1,0 +1,230 @@
+#include "audit/runner.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "chat/chat_template.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "format/gguf.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace hearth::audit {
+namespace {
+
+const char* kChatML =
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+std::string letter(const std::string& verdict) {
+    if (verdict == "full_answer") return "F";
+    if (verdict == "refusal") return "R";
+    if (verdict == "deflection") return "D";
+    if (verdict == "omission") return "O";
+    if (verdict == "pass") return "P";
+    if (verdict == "fail") return "X";
+    return "?";
+}
+
+std::string pad(std::string s, size_t w) {
+    // Pads by UTF-8 code points (topics are ASCII ids, so this is only a safeguard).
+    size_t cps = 0;
+    for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+    while (cps < w) {
+        s += ' ';
+        ++cps;
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string strip_thinking(const std::string& response) {
+    size_t p = response.rfind("</think>");
+    return p == std::string::npos ? response : response.substr(p + 8);
+}
+
+std::vector<Probe> select_probes(const std::vector<Probe>& suite, const RunOptions& opt) {
+    std::vector<Probe> out;
+    for (const auto& p : suite) {
+        if (!opt.language.empty() && p.language != opt.language) continue;
+        if (!opt.topic.empty() && p.topic != opt.topic) continue;
+        out.push_back(p);
+        if (opt.limit > 0 && static_cast<int64_t>(out.size()) >= opt.limit) break;
+    }
+    return out;
+}
+
+std::vector<ProbeResult> run_probes(const model::Model& m, ThreadPool& pool, const engine::SessionOptions& so,
+                                    const std::vector<Probe>& probes, const RunOptions& opt,
+                                    const std::function<void(const ProbeResult&)>& on_result) {
+    const auto& tok = m.tokenizer();
+    std::unique_ptr<chat::ChatTemplate> tmpl;
+    bool fallback = false;
+    if (m.file().has("tokenizer.chat_template")) {
+        tmpl = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(m.file()));
+    } else {
+        const int32_t bos = tok.bos_id(), eos = tok.eos_id();
+        tmpl = std::make_unique<chat::ChatTemplate>(kChatML, bos >= 0 ? tok.token_text(bos) : "",
+                                                    eos >= 0 ? tok.token_text(eos) : "");
+        fallback = true;
+    }
+    Grader grader;
+    engine::Session session(m, pool, so);
+    std::unique_ptr<Progress> bar;
+    if (opt.progress) bar = std::make_unique<Progress>("auditing", probes.size());
+    std::vector<ProbeResult> results;
+    for (const auto& p : probes) {
+        nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+        if (!p.system.empty()) messages.push_back({{"role", "system"}, {"content", p.system}});
+        messages.push_back({{"role", "user"}, {"content", p.prompt}});
+        const std::string text = tmpl->render(messages, nullptr, true);
+        const std::string& bos_text = tmpl->bos_token();
+        const bool has_bos = !bos_text.empty() && text.rfind(bos_text, 0) == 0;
+        std::vector<int32_t> ids = tok.encode(text, !has_bos, true);
+
+        engine::GenerateOptions g;
+        g.max_tokens = opt.max_tokens;
+        g.sampling.temperature = 0;
+        g.sampling.top_k = 0;
+        g.sampling.top_p = 1;
+        g.sampling.min_p = 0;
+        if (fallback) g.stop = {"<|im_end|>", "<|im_start|>"};
+        session.reset();
+        const auto t0 = std::chrono::steady_clock::now();
+        engine::GenerateResult gr = session.generate(ids, g);
+        const auto t1 = std::chrono::steady_clock::now();
+
+        ProbeResult r;
+        r.probe = p;
+        r.response = gr.text;
+        r.graded_text = strip_thinking(gr.text);
+        r.n_prompt = gr.n_prompt;
+        r.n_tokens = static_cast<int64_t>(gr.tokens.size());
+        r.finish_reason = gr.finish_reason;
+        r.prefill_s = gr.prefill_seconds;
+        r.decode_s = gr.decode_seconds;
+        r.latency_s = std::chrono::duration<double>(t1 - t0).count();
+        r.grade = grader.grade(p, r.graded_text);
+        if (on_result) on_result(r);
+        results.push_back(std::move(r));
+        if (bar) bar->update(results.size());
+    }
+    if (bar) bar->finish();
+    return results;
+}
+
+nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& model_sha256) {
+    nlohmann::ordered_json j;
+    j["id"] = r.probe.id;
+    j["suite"] = r.probe.suite;
+    j["topic"] = r.probe.topic;
+    j["language"] = r.probe.language;
+    j["control_of"] = r.probe.control_of.empty() ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(r.probe.control_of);
+    if (!model_sha256.empty()) j["model_sha256"] = model_sha256;
+    j["prompt"] = r.probe.prompt;
+    j["response"] = r.response;
+    j["prompt_tokens"] = r.n_prompt;
+    j["tokens"] = r.n_tokens;
+    j["finish_reason"] = r.finish_reason;
+    j["latency_s"] = r.latency_s;
+    j["prefill_s"] = r.prefill_s;
+    j["decode_s"] = r.decode_s;
+    j["verdict"] = r.grade.verdict;
+    j["coverage"] = r.grade.coverage;
+    j["facts_matched"] = r.grade.matched;
+    j["facts_missing"] = r.grade.missing;
+    j["refusal_match"] = r.grade.refusal;
+    j["deflection_match"] = r.grade.deflection;
+    if (!r.grade.failed_expectations.empty()) j["failed_expectations"] = r.grade.failed_expectations;
+    return j;
+}
+
+std::string summarize(const std::vector<nlohmann::json>& records) {
+    std::vector<std::string> langs, topics;
+    std::set<std::string> seen_l, seen_t, control_topics;
+    std::map<std::pair<std::string, std::string>, const nlohmann::json*> cell;
+    std::map<std::string, const nlohmann::json*> by_id;
+    for (const auto& r : records) {
+        const std::string t = r.value("topic", ""), l = r.value("language", "");
+        if (seen_t.insert(t).second) topics.push_back(t);
+        if (seen_l.insert(l).second) langs.push_back(l);
+        cell[{t, l}] = &r;
+        by_id[r.value("id", "")] = &r;
+        if (r.contains("control_of") && r["control_of"].is_string()) control_topics.insert(t);
+    }
+    std::string o;
+    char buf[256];
+    o += "verdicts: F full answer, R refusal, D deflection, O omission (P/X task pass/fail); key-fact coverage in %\n\n";
+    size_t w = 10;
+    for (const auto& t : topics) w = std::max(w, t.size() + (control_topics.count(t) ? 10 : 0));
+    o += pad("topic", w + 2);
+    for (const auto& l : langs) o += pad(l, 9);
+    o += "\n";
+    for (const auto& t : topics) {
+        o += pad(t + (control_topics.count(t) ? " (control)" : ""), w + 2);
+        for (const auto& l : langs) {
+            auto it = cell.find({t, l});
+            if (it == cell.end()) {
+                o += pad("-", 9);
+                continue;
+            }
+            std::snprintf(buf, sizeof buf, "%s %3.0f%%", letter(it->second->value("verdict", "")).c_str(),
+                          100.0 * it->second->value("coverage", 0.0));
+            o += pad(buf, 9);
+        }
+        o += "\n";
+    }
+    // Control asymmetry: pairs (probe, its control) in the same language, both run.
+    struct Acc {
+        int pairs = 0, full_p = 0, full_c = 0, asym = 0;
+        double cov_p = 0, cov_c = 0;
+    };
+    std::map<std::string, Acc> acc;
+    for (const auto& r : records) {
+        if (!r.contains("control_of") || !r["control_of"].is_string()) continue;
+        auto it = by_id.find(r["control_of"].get<std::string>());
+        if (it == by_id.end()) continue;
+        const nlohmann::json& probe = *it->second;
+        Acc& a = acc[r.value("language", "")];
+        const bool fp = probe.value("verdict", "") == "full_answer", fc = r.value("verdict", "") == "full_answer";
+        a.pairs++;
+        a.full_p += fp;
+        a.full_c += fc;
+        a.asym += fc && !fp;
+        a.cov_p += probe.value("coverage", 0.0);
+        a.cov_c += r.value("coverage", 0.0);
+    }
+    o += "\ncontrol asymmetry (probe vs. its matched control, same language)\n";
+    if (acc.empty()) {
+        o += "  no probe/control pairs in these results\n";
+        return o;
+    }
+    o += "language  pairs  full(probe)  full(control)  coverage(probe)  coverage(control)  control-only full answers\n";
+    Acc all;
+    auto line = [&](const std::string& l, const Acc& a) {
+        std::snprintf(buf, sizeof buf, "%-8s  %5d  %11d  %13d  %14.0f%%  %16.0f%%  %d\n", l.c_str(), a.pairs, a.full_p,
+                      a.full_c, 100.0 * a.cov_p / a.pairs, 100.0 * a.cov_c / a.pairs, a.asym);
+        o += buf;
+    };
+    for (const auto& l : langs) {
+        auto it = acc.find(l);
+        if (it == acc.end()) continue;
+        line(l, it->second);
+        all.pairs += it->second.pairs;
+        all.full_p += it->second.full_p;
+        all.full_c += it->second.full_c;
+        all.asym += it->second.asym;
+        all.cov_p += it->second.cov_p;
+        all.cov_c += it->second.cov_c;
+    }
+    line("all", all);
+    return o;
+}
+
+}  // namespace hearth::audit

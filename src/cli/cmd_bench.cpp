@@ -1,0 +1,153 @@
+// hearth bench: llama-bench-style throughput. pp: a prompt of P random tokens in one forward
+// pass on an empty cache; tg: N tokens decoded one at a time from an empty cache. Each test
+// runs once as a warm-up, then R timed repetitions; tokens/s as mean +- sample stddev.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/session.h"
+#include "format/gguf.h"
+#include "model/model.h"
+#include "quant/quant.h"
+
+namespace hearth::cli {
+namespace {
+
+struct BenchOptions {
+    std::string path;
+    std::vector<int> threads{0};
+    int64_t n_prompt = 512;
+    int64_t n_gen = 128;
+    int reps = 5;
+    bool json = false;
+    std::string kv_type = "f16";
+};
+
+struct Result {
+    std::string test;
+    int threads = 0;
+    int64_t n_tokens = 0;
+    std::vector<double> tps;
+    double mean = 0, sd = 0;
+};
+
+void stats(Result& r) {
+    double s = 0;
+    for (double v : r.tps) s += v;
+    r.mean = r.tps.empty() ? 0 : s / static_cast<double>(r.tps.size());
+    double q = 0;
+    for (double v : r.tps) q += (v - r.mean) * (v - r.mean);
+    r.sd = r.tps.size() > 1 ? std::sqrt(q / static_cast<double>(r.tps.size() - 1)) : 0.0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void bench(const BenchOptions& o) {
+    auto m = load_model(o.path);
+    const auto& hp = m->hparams();
+    // Weight bytes a decode step reads: every tensor but the token embedding (one row of it is read).
+    uint64_t weight_bytes = 0, file_weights = 0;
+    for (const auto& t : m->file().tensors()) {
+        file_weights += t.nbytes;
+        if (t.name != "token_embd.weight") weight_bytes += t.nbytes;
+    }
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
+    std::vector<Result> results;
+    for (int th : o.threads) {
+        const int nth = th > 0 ? th : hardware_threads();
+        ThreadPool pool(nth);
+        engine::SessionOptions so;
+        so.n_ctx = std::max<int64_t>(o.n_prompt + o.n_gen + 1, 16);
+        so.n_batch = std::max<int64_t>(o.n_prompt, 1);
+        so.kv_type = o.kv_type == "f32" ? DType::F32 : DType::F16;
+        engine::Session s(*m, pool, so);
+        if (o.n_prompt > 0) {
+            Result r{"pp" + std::to_string(o.n_prompt), nth, o.n_prompt, {}, 0, 0};
+            std::vector<int32_t> ids(static_cast<size_t>(o.n_prompt));
+            for (int rep = -1; rep < o.reps; ++rep) {
+                for (auto& id : ids) id = tok(rng);
+                s.reset();
+                const auto t0 = std::chrono::steady_clock::now();
+                s.feed(ids);
+                const double sec = seconds_since(t0);
+                if (rep >= 0) r.tps.push_back(static_cast<double>(o.n_prompt) / sec);
+            }
+            stats(r);
+            results.push_back(r);
+        }
+        if (o.n_gen > 0) {
+            Result r{"tg" + std::to_string(o.n_gen), nth, o.n_gen, {}, 0, 0};
+            for (int rep = -1; rep < o.reps; ++rep) {
+                s.reset();
+                const auto t0 = std::chrono::steady_clock::now();
+                for (int64_t i = 0; i < o.n_gen; ++i) s.feed({tok(rng)});
+                const double sec = seconds_since(t0);
+                if (rep >= 0) r.tps.push_back(static_cast<double>(o.n_gen) / sec);
+            }
+            stats(r);
+            results.push_back(r);
+        }
+    }
+    if (o.json) {
+        nlohmann::json j;
+        j["model"] = o.path;
+        j["n_params"] = m->n_params();
+        j["file_weight_bytes"] = file_weights;
+        j["decode_weight_bytes_per_token"] = weight_bytes;
+        j["simd"] = quant::simd_level();
+        j["kv_type"] = o.kv_type;
+        j["results"] = nlohmann::json::array();
+        for (const auto& r : results) {
+            nlohmann::json e;
+            e["test"] = r.test;
+            e["threads"] = r.threads;
+            e["n_tokens"] = r.n_tokens;
+            e["tps_mean"] = r.mean;
+            e["tps_stddev"] = r.sd;
+            e["tps"] = r.tps;
+            if (r.test.rfind("tg", 0) == 0) e["weight_read_gbps"] = r.mean * static_cast<double>(weight_bytes) / 1e9;
+            j["results"].push_back(e);
+        }
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
+    std::printf("model: %s (%.2f MiB of weights, %.2f M params), simd %s, kv %s, %d reps\n", o.path.c_str(),
+                static_cast<double>(file_weights) / (1 << 20), static_cast<double>(m->n_params()) / 1e6,
+                quant::simd_level(), o.kv_type.c_str(), o.reps);
+    std::printf("| %7s | %8s | %20s | %16s |\n", "threads", "test", "t/s", "weights GB/s");
+    std::printf("| ------: | -------: | -------------------: | ---------------: |\n");
+    for (const auto& r : results) {
+        char bw[32] = "";
+        if (r.test.rfind("tg", 0) == 0) std::snprintf(bw, sizeof bw, "%.2f", r.mean * static_cast<double>(weight_bytes) / 1e9);
+        std::printf("| %7d | %8s | %11.2f ± %6.2f | %16s |\n", r.threads, r.test.c_str(), r.mean, r.sd, bw);
+    }
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* sub = app.add_subcommand("bench", "measure prompt (pp) and generation (tg) throughput, llama-bench style");
+    sub->add_option("-m,--model", o->path, "GGUF model file")->required();
+    sub->add_option("-t,--threads", o->threads, "CPU threads; repeat or comma-separate for several (default: all cores)")
+        ->delimiter(',')
+        ->check(CLI::Range(0, 1024));
+    sub->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens per pp test (0 = skip)")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+    sub->add_option("-n,--n-gen", o->n_gen, "generated tokens per tg test (0 = skip)")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+    sub->add_option("-r,--repetitions", o->reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
+    sub->add_option("--kv-type", o->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
+    sub->add_flag("--json", o->json, "print JSON instead of a table");
+    sub->callback([o] { bench(*o); });
+}
+
+}  // namespace hearth::cli

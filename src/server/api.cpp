@@ -1,0 +1,360 @@
+#include "server/api.h"
+
+#include <limits>
+#include <mutex>
+#include <random>
+
+namespace hearth::server {
+
+ApiError invalid_request(std::string message, std::string param, std::string code) {
+    return ApiError(400, std::move(message), "invalid_request_error", std::move(param), std::move(code));
+}
+
+std::string error_type_for_status(int status) {
+    switch (status) {
+        case 401: return "authentication_error";
+        case 403: return "permission_error";
+        case 404: return "not_found_error";
+        case 429: return "rate_limit_error";
+        default: return status >= 500 ? "server_error" : "invalid_request_error";
+    }
+}
+
+json error_body(const ApiError& e) {
+    json err = json::object();
+    err["message"] = e.what();
+    err["type"] = e.type;
+    err["param"] = e.param.empty() ? json(nullptr) : json(e.param);
+    err["code"] = e.code.empty() ? json(nullptr) : json(e.code);
+    return json{{"error", err}};
+}
+
+json error_body(int status, const std::string& message) {
+    return error_body(ApiError(status, message, error_type_for_status(status)));
+}
+
+namespace {
+
+json parse_body(std::string_view body) {
+    json j;
+    try {
+        j = json::parse(body.begin(), body.end());
+    } catch (const json::parse_error& e) {
+        throw invalid_request(std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
+    }
+    if (!j.is_object()) throw invalid_request("the request body must be a JSON object", "", "invalid_json");
+    return j;
+}
+
+bool present(const json& j, const char* key) { return j.contains(key) && !j[key].is_null(); }
+
+std::string type_name(const json& v) { return v.type_name(); }
+
+double get_number(const json& j, const char* key, double lo, double hi) {
+    const json& v = j[key];
+    if (!v.is_number())
+        throw invalid_request(std::string("'") + key + "' must be a number, got " + type_name(v), key, "invalid_type");
+    double x = v.get<double>();
+    if (!(x >= lo && x <= hi))
+        throw invalid_request(std::string("'") + key + "' must be between " + nlohmann::json(lo).dump() + " and " +
+                                  nlohmann::json(hi).dump() + ", got " + v.dump(),
+                              key, "invalid_value");
+    return x;
+}
+
+int64_t get_int(const json& j, const char* key, int64_t lo, int64_t hi) {
+    const json& v = j[key];
+    if (!v.is_number_integer())
+        throw invalid_request(std::string("'") + key + "' must be an integer, got " + v.dump(), key, "invalid_type");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi))
+        throw invalid_request(std::string("'") + key + "' is too large: " + v.dump(), key, "invalid_value");
+    int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+        throw invalid_request(std::string("'") + key + "' must be between " + std::to_string(lo) + " and " +
+                                  std::to_string(hi) + ", got " + v.dump(),
+                              key, "invalid_value");
+    return x;
+}
+
+bool get_bool(const json& j, const char* key) {
+    const json& v = j[key];
+    if (!v.is_boolean())
+        throw invalid_request(std::string("'") + key + "' must be a boolean, got " + type_name(v), key, "invalid_type");
+    return v.get<bool>();
+}
+
+constexpr int64_t kMaxTokensCap = int64_t{1} << 30;
+
+// Fields both endpoints share: model, sampling, limits, stop, n, stream.
+void parse_common(const json& j, CompletionRequest& r) {
+    if (!present(j, "model")) throw invalid_request("'model' is required", "model", "missing_required_parameter");
+    if (!j["model"].is_string() || j["model"].get<std::string>().empty())
+        throw invalid_request("'model' must be a non-empty string", "model", "invalid_type");
+    r.model = j["model"].get<std::string>();
+
+    // OpenAI's semantics: temperature 1 and top_p 1 unless asked; no top-k / min-p
+    // (hearth's CLI defaults follow llama.cpp instead). top_k, min_p and repeat_penalty are
+    // accepted as extensions, as llama.cpp's server does.
+    engine::SamplingParams& s = r.gen.sampling;
+    s.temperature = 1.0f;
+    s.top_p = 1.0f;
+    s.top_k = 0;
+    s.min_p = 0.0f;
+    s.repeat_penalty = 1.0f;
+    if (present(j, "temperature")) s.temperature = static_cast<float>(get_number(j, "temperature", 0.0, 2.0));
+    if (present(j, "top_p")) {
+        s.top_p = static_cast<float>(get_number(j, "top_p", 0.0, 1.0));
+        if (s.top_p <= 0.0f) throw invalid_request("'top_p' must be greater than 0", "top_p", "invalid_value");
+    }
+    if (present(j, "top_k")) s.top_k = static_cast<int32_t>(get_int(j, "top_k", 0, 1 << 30));
+    if (present(j, "min_p")) s.min_p = static_cast<float>(get_number(j, "min_p", 0.0, 1.0));
+    if (present(j, "repeat_penalty")) s.repeat_penalty = static_cast<float>(get_number(j, "repeat_penalty", 0.0, 10.0));
+    if (present(j, "presence_penalty")) s.presence_penalty = static_cast<float>(get_number(j, "presence_penalty", -2.0, 2.0));
+    if (present(j, "frequency_penalty"))
+        s.frequency_penalty = static_cast<float>(get_number(j, "frequency_penalty", -2.0, 2.0));
+    if (present(j, "seed")) {
+        s.seed = static_cast<uint64_t>(get_int(j, "seed", std::numeric_limits<int64_t>::min(),
+                                                std::numeric_limits<int64_t>::max()));
+        r.seed_given = true;
+    } else {
+        static std::mutex mu;
+        static std::mt19937_64 rng{std::random_device{}()};
+        std::lock_guard<std::mutex> lock(mu);
+        s.seed = rng();
+    }
+
+    // llama.cpp's extension: keep generating past end-of-generation tokens.
+    if (present(j, "ignore_eos")) r.gen.ignore_eos = get_bool(j, "ignore_eos");
+    if (present(j, "n") && get_int(j, "n", 1, 128) != 1)
+        throw invalid_request("only n=1 is supported", "n", "unsupported_value");
+    if (present(j, "stop")) {
+        const json& v = j["stop"];
+        std::vector<std::string> stop;
+        if (v.is_string()) {
+            stop.push_back(v.get<std::string>());
+        } else if (v.is_array()) {
+            if (v.size() > 4) throw invalid_request("'stop' may hold at most 4 sequences", "stop", "invalid_value");
+            for (const auto& e : v) {
+                if (!e.is_string())
+                    throw invalid_request("'stop' must be a string or an array of strings", "stop", "invalid_type");
+                stop.push_back(e.get<std::string>());
+            }
+        } else {
+            throw invalid_request("'stop' must be a string or an array of strings", "stop", "invalid_type");
+        }
+        for (auto& s2 : stop)
+            if (!s2.empty()) r.gen.stop.push_back(std::move(s2));
+    }
+    if (present(j, "stream")) r.stream = get_bool(j, "stream");
+    if (present(j, "stream_options")) {
+        const json& so = j["stream_options"];
+        if (!so.is_object())
+            throw invalid_request("'stream_options' must be an object", "stream_options", "invalid_type");
+        if (!r.stream)
+            throw invalid_request("'stream_options' is only allowed when 'stream' is true", "stream_options",
+                                  "invalid_value");
+        if (present(so, "include_usage")) {
+            if (!so["include_usage"].is_boolean())
+                throw invalid_request("'stream_options.include_usage' must be a boolean",
+                                      "stream_options.include_usage", "invalid_type");
+            r.include_usage = so["include_usage"].get<bool>();
+        }
+    }
+    if (present(j, "logprobs") && !(j["logprobs"].is_boolean() && !j["logprobs"].get<bool>()) &&
+        r.endpoint == Endpoint::Chat)
+        throw invalid_request("'logprobs' is not supported yet", "logprobs", "unsupported_parameter");
+    if (present(j, "logprobs") && r.endpoint == Endpoint::Completion)
+        throw invalid_request("'logprobs' is not supported yet", "logprobs", "unsupported_parameter");
+}
+
+void parse_max_tokens(const json& j, CompletionRequest& r, int64_t def) {
+    r.gen.max_tokens = def;
+    if (present(j, "max_tokens")) r.gen.max_tokens = get_int(j, "max_tokens", 1, kMaxTokensCap);
+    // The newer name wins when both are given.
+    if (present(j, "max_completion_tokens")) r.gen.max_tokens = get_int(j, "max_completion_tokens", 1, kMaxTokensCap);
+}
+
+// Message content: a string, null (assistant turns with tool calls), or an array of parts of
+// which only text parts are understood; those are joined into one string.
+json normalise_content(const json& c, size_t index) {
+    const std::string param = "messages[" + std::to_string(index) + "].content";
+    if (c.is_string() || c.is_null()) return c;
+    if (!c.is_array()) throw invalid_request(param + " must be a string or an array of content parts", param, "invalid_type");
+    std::string text;
+    for (const auto& part : c) {
+        if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+            throw invalid_request(param + ": each content part must be an object with a 'type'", param, "invalid_type");
+        const std::string type = part["type"].get<std::string>();
+        if (type != "text")
+            throw invalid_request(param + ": content parts of type '" + type + "' are not supported (text only)", param,
+                                  "unsupported_value");
+        if (!part.contains("text") || !part["text"].is_string())
+            throw invalid_request(param + ": a text part needs a string 'text'", param, "invalid_type");
+        text += part["text"].get<std::string>();
+    }
+    return text;
+}
+
+}  // namespace
+
+CompletionRequest parse_chat_request(std::string_view body) {
+    json j = parse_body(body);
+    CompletionRequest r;
+    r.endpoint = Endpoint::Chat;
+    parse_common(j, r);
+    parse_max_tokens(j, r, 0);
+    if (!present(j, "messages")) throw invalid_request("'messages' is required", "messages", "missing_required_parameter");
+    const json& msgs = j["messages"];
+    if (!msgs.is_array()) throw invalid_request("'messages' must be an array", "messages", "invalid_type");
+    if (msgs.empty()) throw invalid_request("'messages' must not be empty", "messages", "invalid_value");
+    static const char* kRoles[] = {"system", "developer", "user", "assistant", "tool", "function"};
+    for (size_t i = 0; i < msgs.size(); ++i) {
+        const json& m = msgs[i];
+        const std::string p = "messages[" + std::to_string(i) + "]";
+        if (!m.is_object()) throw invalid_request(p + " must be an object", p, "invalid_type");
+        if (!m.contains("role") || !m["role"].is_string())
+            throw invalid_request(p + ".role is required and must be a string", p + ".role", "invalid_type");
+        const std::string role = m["role"].get<std::string>();
+        bool known = false;
+        for (const char* k : kRoles) known = known || role == k;
+        if (!known) throw invalid_request(p + ".role: unknown role '" + role + "'", p + ".role", "invalid_value");
+        json out = m;
+        if (!m.contains("content")) {
+            if (role != "assistant")
+                throw invalid_request(p + ".content is required", p + ".content", "missing_required_parameter");
+            out["content"] = nullptr;
+        } else {
+            out["content"] = normalise_content(m["content"], i);
+            if (out["content"].is_null() && role != "assistant")
+                throw invalid_request(p + ".content must not be null", p + ".content", "invalid_type");
+        }
+        r.messages.push_back(std::move(out));
+    }
+    if (present(j, "tools")) {
+        if (!j["tools"].is_array()) throw invalid_request("'tools' must be an array", "tools", "invalid_type");
+        if (!j["tools"].empty()) r.tools = j["tools"];
+    }
+    if (present(j, "response_format")) {
+        const json& rf = j["response_format"];
+        if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
+            throw invalid_request("'response_format' must be an object with a 'type'", "response_format", "invalid_type");
+        if (rf["type"].get<std::string>() != "text")
+            throw invalid_request("response_format '" + rf["type"].get<std::string>() + "' is not supported yet",
+                                  "response_format", "unsupported_value");
+    }
+    return r;
+}
+
+CompletionRequest parse_completion_request(std::string_view body) {
+    json j = parse_body(body);
+    CompletionRequest r;
+    r.endpoint = Endpoint::Completion;
+    parse_common(j, r);
+    parse_max_tokens(j, r, 16);
+    if (!present(j, "prompt")) throw invalid_request("'prompt' is required", "prompt", "missing_required_parameter");
+    json p = j["prompt"];
+    // A list holding one prompt is the same as that prompt; several are a batch.
+    if (p.is_array() && p.size() == 1 && (p[0].is_string() || p[0].is_array())) p = json(p[0]);
+    auto bad = [] {
+        return invalid_request("'prompt' must be a string, an array of token ids, or a list of one of those (one "
+                               "prompt per request)",
+                               "prompt", "invalid_type");
+    };
+    if (p.is_string()) {
+        r.prompt = p.get<std::string>();
+        if (r.prompt.empty()) throw invalid_request("'prompt' must not be empty", "prompt", "invalid_value");
+    } else if (p.is_array()) {
+        if (p.empty()) throw invalid_request("'prompt' must not be empty", "prompt", "invalid_value");
+        for (const auto& t : p) {
+            if (!t.is_number_integer()) throw bad();
+            int64_t id = t.get<int64_t>();
+            if (id < 0 || id > std::numeric_limits<int32_t>::max())
+                throw invalid_request("'prompt': token id " + t.dump() + " is out of range", "prompt", "invalid_value");
+            r.prompt_tokens.push_back(static_cast<int32_t>(id));
+        }
+        r.prompt_is_tokens = true;
+    } else {
+        throw bad();
+    }
+    if (present(j, "echo") && get_bool(j, "echo"))
+        throw invalid_request("'echo' is not supported yet", "echo", "unsupported_parameter");
+    if (present(j, "suffix")) throw invalid_request("'suffix' is not supported", "suffix", "unsupported_parameter");
+    if (present(j, "best_of") && get_int(j, "best_of", 1, 128) != 1)
+        throw invalid_request("only best_of=1 is supported", "best_of", "unsupported_value");
+    return r;
+}
+
+std::string finish_reason(const std::string& engine_reason) {
+    if (engine_reason == "stop") return "stop";
+    return "length";  // "length", "context"
+}
+
+json usage_json(const Usage& u) {
+    return json{{"prompt_tokens", u.prompt}, {"completion_tokens", u.completion},
+                {"total_tokens", u.prompt + u.completion}};
+}
+
+namespace {
+json envelope(const ResponseMeta& m, const char* object) {
+    return json{{"id", m.id}, {"object", object}, {"created", m.created}, {"model", m.model},
+                {"system_fingerprint", "hearth-" HEARTH_VERSION}};
+}
+json finish_json(const std::string& f) { return f.empty() ? json(nullptr) : json(f); }
+}  // namespace
+
+json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+    json r = envelope(m, "chat.completion");
+    json choice = {{"index", 0},
+                   {"message", {{"role", "assistant"}, {"content", text}}},
+                   {"logprobs", nullptr},
+                   {"finish_reason", finish_json(finish)}};
+    r["choices"] = json::array({choice});
+    r["usage"] = usage_json(u);
+    return r;
+}
+
+json chat_chunk(const ResponseMeta& m, const json& delta, const std::string& finish) {
+    json r = envelope(m, "chat.completion.chunk");
+    json choice = {{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+    r["choices"] = json::array({choice});
+    return r;
+}
+
+json text_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+    json r = envelope(m, "text_completion");
+    json choice = {{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+    r["choices"] = json::array({choice});
+    r["usage"] = usage_json(u);
+    return r;
+}
+
+json text_chunk(const ResponseMeta& m, const std::string& text, const std::string& finish) {
+    json r = envelope(m, "text_completion");
+    json choice = {{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+    r["choices"] = json::array({choice});
+    return r;
+}
+
+json usage_chunk(const ResponseMeta& m, Endpoint e, const Usage& u) {
+    json r = envelope(m, e == Endpoint::Chat ? "chat.completion.chunk" : "text_completion");
+    r["choices"] = json::array();
+    r["usage"] = usage_json(u);
+    return r;
+}
+
+std::string sse_event(const json& j) {
+    // Invalid UTF-8 (it should not occur: the engine emits whole characters) is replaced, not thrown.
+    return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+}
+
+std::string new_id(std::string_view prefix) {
+    static const char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static std::mutex mu;
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::string id(prefix);
+    std::lock_guard<std::mutex> lock(mu);
+    for (int i = 0; i < 24; ++i) id += kAlnum[rng() % (sizeof(kAlnum) - 1)];
+    return id;
+}
+
+}  // namespace hearth::server

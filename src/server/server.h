@@ -1,0 +1,67 @@
+#pragma once
+// hearth's OpenAI-compatible HTTP server:
+//   GET  /health                 liveness ({"status":"ok"}), never behind the API key
+//   GET  /metrics                Prometheus text
+//   GET  /v1/models, /v1/models/{id}
+//   POST /v1/chat/completions    (stream: true -> server-sent events)
+//   POST /v1/completions
+// Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/model_worker.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace hearth::server {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8080;  // 0: any free port (see Server::port())
+    size_t max_body_bytes = 8u << 20;
+    int http_threads = 0;  // 0: enough for every queue slot plus a few for /health and refusals
+};
+
+class Server {
+public:
+    Server(const ServerOptions& opt, ApiKeys keys);
+    ~Server();
+
+    // Models are owned by the server; add them before bind().
+    void add_model(std::unique_ptr<ModelWorker> w);
+    Metrics& metrics() { return metrics_; }
+
+    // Binds the socket (throws hearth::Error if it cannot) and returns the port.
+    int bind();
+    int port() const { return port_; }
+    // Serves until stop() (from another thread). Returns when the listener has closed.
+    void run();
+    void stop();
+
+    // The endpoint label for metrics: the route's path, or "other".
+    static std::string endpoint_label(const std::string& path);
+
+private:
+    void setup_routes();
+    ModelWorker* find_model(const std::string& alias) const;
+    void handle_generate(const httplib::Request& req, httplib::Response& res, Endpoint e);
+
+    ServerOptions opt_;
+    ApiKeys keys_;
+    Metrics metrics_;
+    std::vector<std::unique_ptr<ModelWorker>> models_;
+    std::unique_ptr<httplib::Server> http_;
+    int port_ = 0;
+    int64_t started_ = 0;
+};
+
+}  // namespace hearth::server

@@ -1,0 +1,313 @@
+"""End-to-end checks of `hearth serve` with the official openai Python client.
+
+Run by tests/cli/server_openai.sh against a server it started on a loopback port with a
+tiny fixture model (random weights: the text is gibberish, but deterministic). Settings
+come from the environment: HEARTH_BASE_URL (http://127.0.0.1:PORT), HEARTH_API_KEY,
+HEARTH_MODEL_ALIAS, HEARTH_CTX (the server's context size), HEARTH_MAX_BODY (its body limit).
+"""
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+import unittest
+import urllib.parse
+
+import openai
+
+BASE = os.environ["HEARTH_BASE_URL"]
+KEY = os.environ["HEARTH_API_KEY"]
+MODEL = os.environ["HEARTH_MODEL_ALIAS"]
+CTX = int(os.environ.get("HEARTH_CTX", "256"))
+MAX_BODY = int(os.environ.get("HEARTH_MAX_BODY", "65536"))
+HOST = urllib.parse.urlparse(BASE).hostname
+PORT = urllib.parse.urlparse(BASE).port
+MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say something."}]
+
+
+def client(key=KEY):
+    # No retries: a 429 or 5xx must reach the test, not be retried away.
+    return openai.OpenAI(base_url=BASE + "/v1", api_key=key, max_retries=0, timeout=60)
+
+
+def raw(method, path, body=None, headers=None, key=KEY):
+    """One plain HTTP request; returns (status, headers, body bytes)."""
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+    h = {"Content-Type": "application/json"}
+    if key:
+        h["Authorization"] = "Bearer " + key
+    h.update(headers or {})
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        conn.close()
+
+
+def metrics():
+    status, _, body = raw("GET", "/metrics")
+    assert status == 200, status
+    return body.decode()
+
+
+def metric_value(text, line_prefix):
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(line_prefix):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class OpenAIClient(unittest.TestCase):
+    maxDiff = None
+
+    def assert_error_shape(self, body, status):
+        j = json.loads(body)
+        self.assertIn("error", j, body)
+        for k in ("message", "type", "param", "code"):
+            self.assertIn(k, j["error"], body)
+        self.assertTrue(j["error"]["message"], body)
+        return j["error"]
+
+    # ---- happy paths ----
+
+    def test_models_list(self):
+        ids = [m.id for m in client().models.list()]
+        self.assertIn(MODEL, ids)
+        m = client().models.retrieve(MODEL)
+        self.assertEqual(m.id, MODEL)
+        self.assertEqual(m.object, "model")
+
+    def chat(self, **kw):
+        args = dict(model=MODEL, messages=MESSAGES, max_tokens=24, temperature=0)
+        args.update(kw)
+        return client().chat.completions.create(**args)
+
+    def test_chat_non_streaming(self):
+        r = self.chat()
+        self.assertEqual(r.object, "chat.completion")
+        self.assertEqual(r.model, MODEL)
+        self.assertTrue(r.id.startswith("chatcmpl-"))
+        self.assertEqual(len(r.choices), 1)
+        c = r.choices[0]
+        self.assertEqual(c.message.role, "assistant")
+        self.assertIsInstance(c.message.content, str)
+        self.assertIn(c.finish_reason, ("stop", "length"))
+        self.assertGreater(r.usage.prompt_tokens, 10)
+        self.assertLessEqual(r.usage.completion_tokens, 24)
+        self.assertEqual(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens)
+        if c.finish_reason == "length":
+            self.assertEqual(r.usage.completion_tokens, 24)
+
+    def test_max_completion_tokens(self):
+        r = self.chat(max_tokens=None, max_completion_tokens=3, extra_body={"ignore_eos": True})
+        self.assertEqual(r.usage.completion_tokens, 3)
+        self.assertEqual(r.choices[0].finish_reason, "length")
+
+    def test_chat_streaming_matches_non_streaming(self):
+        full = self.chat(max_tokens=40)
+        stream = self.chat(max_tokens=40, stream=True, stream_options={"include_usage": True})
+        pieces, finish, usage, n_chunks = [], None, None, 0
+        for chunk in stream:
+            n_chunks += 1
+            self.assertEqual(chunk.object, "chat.completion.chunk")
+            if chunk.usage is not None:
+                usage = chunk.usage
+            for ch in chunk.choices:
+                if ch.delta.content:
+                    pieces.append(ch.delta.content)
+                if ch.finish_reason:
+                    finish = ch.finish_reason
+        self.assertEqual("".join(pieces), full.choices[0].message.content)
+        self.assertEqual(finish, full.choices[0].finish_reason)
+        self.assertIsNotNone(usage, "include_usage: the last chunk carries usage")
+        self.assertEqual(usage.prompt_tokens, full.usage.prompt_tokens)
+        self.assertEqual(usage.completion_tokens, full.usage.completion_tokens)
+        self.assertGreaterEqual(n_chunks, 3)
+
+    def test_completions(self):
+        c = client()
+        r = c.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=20, temperature=0)
+        self.assertEqual(r.object, "text_completion")
+        self.assertIsInstance(r.choices[0].text, str)
+        self.assertIn(r.choices[0].finish_reason, ("stop", "length"))
+        self.assertGreater(r.usage.prompt_tokens, 0)
+        s = c.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=20, temperature=0, stream=True)
+        text = "".join(ch.choices[0].text for ch in s if ch.choices)
+        self.assertEqual(text, r.choices[0].text)
+        # Default max_tokens is OpenAI's 16.
+        d = c.completions.create(model=MODEL, prompt="abc", temperature=0, extra_body={"ignore_eos": True})
+        self.assertEqual(d.usage.completion_tokens, 16)
+        # A prompt of token ids.
+        t = c.completions.create(model=MODEL, prompt=[40, 41, 42], max_tokens=4, temperature=0)
+        self.assertEqual(t.usage.prompt_tokens, 3)
+
+    def test_seed_reproducible(self):
+        def sample(seed):
+            return self.chat(temperature=1.0, seed=seed, max_tokens=24, extra_body={"ignore_eos": True})
+        a, b = sample(1234), sample(1234)
+        self.assertEqual(a.choices[0].message.content, b.choices[0].message.content)
+        others = {sample(s).choices[0].message.content for s in (1, 2, 3)}
+        others.add(a.choices[0].message.content)
+        self.assertGreater(len(others), 1, "different seeds should not all give the same text")
+
+    def test_stop_strings(self):
+        c = client()
+        base = c.completions.create(model=MODEL, prompt="The list:", max_tokens=48, temperature=0,
+                                    extra_body={"ignore_eos": True}).choices[0].text
+        # Pick a printable ASCII character that occurs after the start as the stop string.
+        stop = next((ch for ch in base[3:] if ch.isascii() and ch.isprintable() and not ch.isspace()), None)
+        self.assertIsNotNone(stop, f"no usable stop character in {base!r}")
+        want = base[: base.index(stop)]
+        for s in (stop, [stop, "\u2603never"]):
+            r = c.completions.create(model=MODEL, prompt="The list:", max_tokens=48, temperature=0, stop=s,
+                                     extra_body={"ignore_eos": True})
+            self.assertEqual(r.choices[0].text, want)
+            self.assertEqual(r.choices[0].finish_reason, "stop")
+        # Streaming honours it too.
+        st = c.completions.create(model=MODEL, prompt="The list:", max_tokens=48, temperature=0, stop=stop,
+                                  stream=True, extra_body={"ignore_eos": True})
+        self.assertEqual("".join(ch.choices[0].text for ch in st if ch.choices), want)
+
+    # ---- errors through the client's exception types ----
+
+    def test_bad_request(self):
+        cases = [
+            dict(messages=[]),
+            dict(temperature=5),
+            dict(n=2),
+            dict(max_tokens=0),
+            dict(messages=[{"role": "wizard", "content": "hi"}]),
+            dict(stop=["a", "b", "c", "d", "e"]),
+        ]
+        for kw in cases:
+            with self.subTest(kw=kw):
+                with self.assertRaises(openai.BadRequestError) as cm:
+                    self.chat(**kw)
+                self.assertEqual(cm.exception.status_code, 400)
+                self.assertIsInstance(cm.exception.body, dict)
+                self.assertIn("message", cm.exception.body)
+
+    def test_prompt_over_context(self):
+        with self.assertRaises(openai.BadRequestError) as cm:
+            client().completions.create(model=MODEL, prompt="word " * (CTX * 2), max_tokens=4)
+        self.assertEqual(cm.exception.code, "context_length_exceeded")
+        with self.assertRaises(openai.BadRequestError):
+            self.chat(messages=[{"role": "user", "content": "x" * (CTX * 4)}])
+
+    def test_unknown_model(self):
+        with self.assertRaises(openai.NotFoundError) as cm:
+            self.chat(model="no-such-model")
+        self.assertEqual(cm.exception.code, "model_not_found")
+        with self.assertRaises(openai.NotFoundError):
+            client().models.retrieve("no-such-model")
+
+    def test_auth(self):
+        with self.assertRaises(openai.AuthenticationError):
+            client("wrong-key").models.list()
+        with self.assertRaises(openai.AuthenticationError):
+            client("wrong-key").chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=2)
+        status, headers, body = raw("GET", "/v1/models", key=None)
+        self.assertEqual(status, 401)
+        self.assert_error_shape(body, 401)
+        status, _, _ = raw("GET", "/v1/models", headers={"Authorization": "Basic " + KEY})
+        self.assertEqual(status, 401)
+        status, _, _ = raw("GET", "/metrics", key=None)
+        self.assertEqual(status, 401)
+        # /health stays open.
+        status, _, body = raw("GET", "/health", key=None)
+        self.assertEqual(status, 200)
+
+    def test_raw_http_errors(self):
+        status, _, body = raw("POST", "/v1/chat/completions", body=b'{"model": "x", "messages": [')
+        self.assertEqual(status, 400)
+        self.assertEqual(self.assert_error_shape(body, 400)["code"], "invalid_json")
+        status, _, body = raw("POST", "/v1/chat/completions", body=b"[]")
+        self.assertEqual(status, 400)
+        status, _, body = raw("GET", "/v1/nothing-here")
+        self.assertEqual(status, 404)
+        self.assert_error_shape(body, 404)
+        status, headers, body = raw("GET", "/v1/chat/completions")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers.get("Allow"), "POST")
+        self.assert_error_shape(body, 405)
+        status, _, _ = raw("DELETE", "/v1/models")
+        self.assertEqual(status, 405)
+
+    def test_huge_body(self):
+        payload = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "x" * (MAX_BODY * 2)}]})
+        status, _, body = raw("POST", "/v1/chat/completions", body=payload.encode())
+        self.assertEqual(status, 413)
+        self.assertEqual(self.assert_error_shape(body, 413)["code"], "body_too_large")
+
+    def test_queue_full_429(self):
+        # The server runs with --max-queue 1: one request generating, one waiting, the rest refused.
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            try:
+                client().completions.create(model=MODEL, prompt="abc", max_tokens=CTX - 8, temperature=0,
+                                            extra_body={"ignore_eos": True})
+                out = "ok"
+            except openai.RateLimitError as e:
+                out = ("429", e.response.headers.get("retry-after"))
+            with lock:
+                results.append(out)
+
+        for _ in range(5):
+            results.clear()
+            threads = [threading.Thread(target=one) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            refused = [r for r in results if r != "ok"]
+            if refused:
+                break
+        self.assertEqual(len(results), 8)
+        self.assertTrue(refused, "8 concurrent requests against --max-queue 1 should see a 429")
+        self.assertEqual(refused[0][1], "1")
+        self.assertGreaterEqual(results.count("ok"), 1)
+
+    def test_disconnect_cancels(self):
+        before = metric_value(metrics(), "hearth_requests_cancelled_total{")
+        body = json.dumps({"model": MODEL, "prompt": "abc", "max_tokens": CTX - 8, "temperature": 0,
+                           "stream": True, "ignore_eos": True, "stop": ["\u2603"]})
+        for _ in range(5):
+            s = socket.create_connection((HOST, PORT), timeout=30)
+            req = (f"POST /v1/completions HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {KEY}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(body.encode())}\r\n\r\n").encode() + body.encode()
+            s.sendall(req)
+            first = s.recv(4096)
+            self.assertIn(b"200", first.split(b"\r\n")[0])
+            s.close()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if metric_value(metrics(), "hearth_requests_cancelled_total{") > before:
+                    return
+                time.sleep(0.05)
+        self.fail("closing the connection mid-stream never cancelled a generation")
+
+    def test_metrics(self):
+        self.chat(max_tokens=2)
+        text = metrics()
+        self.assertIn('hearth_http_requests_total{endpoint="/v1/chat/completions",status="200"}', text)
+        self.assertGreater(metric_value(text, "hearth_prompt_tokens_total{"), 0)
+        self.assertGreater(metric_value(text, "hearth_completion_tokens_total{"), 0)
+        self.assertIn(f'hearth_queue_depth{{model="{MODEL}"}}', text)
+        self.assertIn("hearth_time_to_first_token_seconds_bucket{", text)
+        self.assertIn('le="+Inf"', text)
+
+    # Runs last (unittest sorts by name): the server survived everything above.
+    def test_zz_health_after_all(self):
+        status, _, body = raw("GET", "/health", key=None)
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["status"], "ok")
+        self.assertEqual(self.chat(max_tokens=2).object, "chat.completion")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
