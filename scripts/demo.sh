@@ -17,5 +17,10 @@ You are a helpful assistant.<|im_end|>
 Write a Python function that checks whether a string is a palindrome.<|im_end|>
 <|im_start|>assistant
 "
-echo "== hearth chat (one turn from standard input)" >&2
+echo "== hearth chat (one turn from standard input, the model's own chat template)" >&2
 echo "In one sentence: what is a hearth?" | "$hearth" chat -m "$model" --temp 0 -n 64
+echo "== hearth passport (hash, lineage, licence, template)" >&2
+"$hearth" passport "$model"
+echo "== hearth audit (the first four probes of the worldview suite)" >&2
+out="${HEARTH_CACHE:-$HOME/.cache/hearth}/demo-audit.jsonl"
+"$hearth" audit run -m "$model" --suite "$root/probes/worldview.jsonl" --limit 4 -n 96 --out "$out"
