@@ -10,6 +10,7 @@
 #include "audit/hash.h"
 #include "audit/known_templates.h"
 #include "core/error.h"
+#include "core/units.h"
 #include "format/gguf.h"
 #include "model/architecture.h"
 #include "model/model.h"
@@ -101,18 +102,6 @@ std::vector<Passport::Ancestor> indexed_group(const format::GGUFFile& f, const s
         out.push_back(it != by_index.end() ? it->second : Passport::Ancestor{});
     }
     return out;
-}
-
-std::string human_count(double n) {
-    const char* units[] = {"", "K", "M", "B", "T"};
-    int u = 0;
-    while (n >= 1000.0 && u < 4) {
-        n /= 1000.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u ? "%.2f%s" : "%.0f%s", n, units[u]);
-    return buf;
 }
 
 std::string md_escape(const std::string& s) {

@@ -5,36 +5,13 @@
 
 #include "cli/common.h"
 #include "core/error.h"
+#include "core/units.h"
 #include "format/gguf.h"
 #include "model/architecture.h"
 #include "model/model.h"
 
 namespace hearth::cli {
 namespace {
-
-std::string human_count(double n) {
-    const char* units[] = {"", "K", "M", "B", "T"};
-    int u = 0;
-    while (n >= 1000.0 && u < 4) {
-        n /= 1000.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u ? "%.2f%s" : "%.0f%s", n, units[u]);
-    return buf;
-}
-
-std::string human_bytes(double n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (n >= 1024.0 && u < 4) {
-        n /= 1024.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f %s", n, units[u]);
-    return buf;
-}
 
 void info(const std::string& path, bool all_keys) {
     auto f = format::GGUFFile::open(path);
