@@ -6,28 +6,16 @@
 // kept unsigned where the format allows (offsets and minimums are applied afterwards through
 // the activation block sums), or made unsigned with the sign trick |x| * (y * sign(x)).
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
 #include <cstring>
 
 #include "quant/blocks.h"
 #include "quant/kernels.h"
-
-#define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "quant/simd_avx2.h"
 
 namespace hearth::quant {
 namespace {
 
-HEARTH_AVX2 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-HEARTH_AVX2 inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-HEARTH_AVX2 inline __m256i bytes(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+using namespace avx2;
 
 // 8 int32 lanes, each the sum of 4 products of unsigned bytes ux with signed bytes y.
 HEARTH_AVX2 inline __m256i dot_u8(__m256i ux, __m256i y) {
@@ -39,34 +27,11 @@ HEARTH_AVX2 inline __m256i dot_s8(__m256i x, __m256i y) {
     return dot_u8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
-// 0xFF in byte j where bit j of `bits` is set.
-HEARTH_AVX2 inline __m256i bits_to_bytes(uint32_t bits) {
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i sel = _mm256_set1_epi64x(0x8040201008040201LL);
-    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), spread);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, sel), sel);
-}
-
-// The 32 nibbles of a 16-byte block, low nibbles first (elements 0..15, then 16..31).
-HEARTH_AVX2 inline __m256i nibbles(const uint8_t* qs) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), bytes(0xF));
-}
-
-HEARTH_AVX2 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
 // Two 16-element groups per 32 lanes: int16 scale vector [s[k] x8 | s[k+1] x8] from 16
 // int8 scales held in an xmm register.
 HEARTH_AVX2 inline __m256i pair_scales(__m128i s8, int k) {
     const __m128i idx = _mm_unpacklo_epi64(_mm_set1_epi8(static_cast<char>(k)), _mm_set1_epi8(static_cast<char>(k + 1)));
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s8, idx));
-}
-
-uint32_t load_u32(const uint8_t* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
 }
 
 // ---------------------------------------------------------------- float rows

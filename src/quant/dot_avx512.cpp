@@ -4,47 +4,16 @@
 // the maddubs/madd pair, and offsets such as Q5_0's -16 are applied by a second vpdpbusd
 // against a constant, which is exact because vpdpbusd does not saturate.
 #if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 intrinsics seed their "undefined" operands with a self-initialised
-// variable, which -Wuninitialized flags once they are inlined into target() functions.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <cstring>
 
 #include "quant/blocks.h"
 #include "quant/kernels.h"
-
-#define HEARTH_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#include "quant/simd_avx512.h"
 
 namespace hearth::quant {
 namespace {
 
-HEARTH_AVX512 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-HEARTH_AVX512 inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-HEARTH_AVX512 inline float hsum512(__m512 v) {
-    return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
-}
-
-HEARTH_AVX512 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-HEARTH_AVX512 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
-
-// Two 32-byte rows side by side.
-HEARTH_AVX512 inline __m512i pair256(const void* a, const void* b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(load256(a)), load256(b), 1);
-}
-
-// Lanes 0..7 = a, 8..15 = b.
-HEARTH_AVX512 inline __m512 pair_scale(float a, float b) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(a)), _mm256_castps_pd(_mm256_set1_ps(b)), 1));
-}
+using namespace avx512;
 
 // The 64 nibbles of two 16-byte quant arrays in element order: [lo(a), hi(a), lo(b), hi(b)].
 HEARTH_AVX512 inline __m512i nibbles2(const uint8_t* a, const uint8_t* b) {
@@ -76,12 +45,6 @@ HEARTH_AVX512 inline float pairs(const BW* x, const BlockQ8_0* y, int64_t nb, St
     }
     if (i + 1 < nb) acc0 = step(i, acc0, scale(i));
     return hsum512(_mm512_add_ps(acc0, acc1)) + tail;
-}
-
-uint32_t load_u32(const uint8_t* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
 }
 
 HEARTH_AVX512 float dot_q8_0(const void* w, const void* a, int64_t n) {

@@ -7,51 +7,15 @@
 // offset comes off through the activation sums; Q8_0 uses the sign trick per pair.
 // K-quants have no AVX2 tile: callers fall back to the per-row kernels.
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
-#include <array>
-#include <cstring>
-
 #include "quant/blocks.h"
+#include "quant/gemm_driver.h"
 #include "quant/kernels.h"
-
-#define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "quant/simd_avx2.h"
 
 namespace hearth::quant {
 namespace {
 
-using TileFn = void (*)(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy);
-
-HEARTH_AVX2 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-HEARTH_AVX2 inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-HEARTH_AVX2 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-inline uint32_t load_u32(const uint8_t* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-HEARTH_AVX2 inline __m256i nibbles(const uint8_t* qs) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
-}
-
-// 0xFF in byte j where bit j of `bits` is set.
-HEARTH_AVX2 inline __m256i bits_to_bytes(uint32_t bits) {
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i sel = _mm256_set1_epi64x(0x8040201008040201LL);
-    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), spread);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, sel), sel);
-}
+using namespace avx2;
 
 // Per format: the weight bytes of block x as maddubs wants them (unsigned), and how the
 // pair (weights, activations) becomes 8 int32 lanes of sums of 4 products.
@@ -109,6 +73,8 @@ HEARTH_AVX2 inline void step(const typename F::Block* const* x, const BlockQ8_0*
 
 template <class F>
 struct Tile {
+    static constexpr int kRows = 2, kTokens = 4;
+
     template <int R, int T>
     HEARTH_AVX2 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
         using B = typename F::Block;
@@ -133,36 +99,11 @@ struct Tile {
     }
 };
 
-constexpr int kRows = 2, kTokens = 4;
-
-template <class K, int R>
-constexpr std::array<TileFn, kTokens> tiles_for_rows() {
-    return {&K::template run<R, 1>, &K::template run<R, 2>, &K::template run<R, 3>, &K::template run<R, 4>};
-}
-
-template <class K>
-void gemm(const void* w, size_t ws, const void* act, size_t as, int64_t n, float* y, size_t ldy, int64_t nr, int64_t nt) {
-    static constexpr std::array<std::array<TileFn, kTokens>, kRows> table = {tiles_for_rows<K, 1>(), tiles_for_rows<K, 2>()};
-    const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    if (nt == 1) {  // decode: one sequential stream per row, as in the AVX-512 set
-        for (int64_t r = 0; r < nr; ++r) table[0][0](wb + static_cast<size_t>(r) * ws, ws, ab, as, n, y + r, ldy);
-        return;
-    }
-    for (int64_t t0 = 0; t0 < nt; t0 += kTokens) {
-        const int64_t tn = nt - t0 < kTokens ? nt - t0 : kTokens;
-        for (int64_t r0 = 0; r0 < nr; r0 += kRows) {
-            const int64_t rn = nr - r0 < kRows ? nr - r0 : kRows;
-            table[rn - 1][tn - 1](wb + static_cast<size_t>(r0) * ws, ws, ab + static_cast<size_t>(t0) * as, as, n,
-                                  y + static_cast<size_t>(t0) * ldy + r0, ldy);
-        }
-    }
-}
-
 }  // namespace
 
 const GemmKernels& avx2_gemm_kernels() {
-    static const GemmKernels k{gemm<Tile<A2Q4_0>>, gemm<Tile<A2Q5_0>>, gemm<Tile<A2Q8_0>>, nullptr, nullptr};
+    static const GemmKernels k{gemm_tiles<Tile<A2Q4_0>>, gemm_tiles<Tile<A2Q5_0>>, gemm_tiles<Tile<A2Q8_0>>, nullptr,
+                               nullptr};
     return k;
 }
 

@@ -9,51 +9,33 @@
 // once per token and seeds the integer accumulator negated, which is exact (vpdpbusd does not
 // saturate). K-quants (Q4_K, Q6_K against Q8_K) go 64 elements at a time with per-group float
 // scales, and their minimums/offsets through the activations' 16-element sums.
+// AVX-512 (F/BW/VL/VNNI) micro-kernels for the tile loop in gemm_driver.h: up to 4 weight
+// rows x 4 activation rows per tile, 16 float accumulators held in registers.
+//
+// 32-element formats (Q4_0, Q5_0, Q8_0 against Q8_0 activations) take two blocks per 512-bit
+// register and keep the per-row kernel's order of float operations (bit-identical results).
+// Weights are made unsigned (Q8_0: x + 128; Q5_0: q; Q4_0: q) so vpdpbusd applies directly;
+// the offset (128, 16 or 8) times the sum of each 4 activation bytes seeds the integer
+// accumulator negated, which is exact (vpdpbusd does not saturate). When a call has more
+// than one token tile, both operands are first laid out once per call in that unpacked
+// form (weights: unsigned bytes and scales; activations: bytes, scales and offset seeds), so
+// the tiles do nothing but load, vpdpbusd, convert, scale and accumulate; unpacking a Q5_0
+// pair in the tile had cost about as much as the arithmetic it fed.
+//
+// K-quants (Q4_K, Q6_K against Q8_K) go 64 elements at a time with per-group float scales,
+// and their minimums/offsets through the activations' 16-element sums.
 #if defined(__x86_64__) || defined(__i386__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#include <array>
-#include <vector>
 #include <cstring>
 
 #include "quant/blocks.h"
+#include "quant/gemm_driver.h"
 #include "quant/kernels.h"
-
-#define HEARTH_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#include "quant/simd_avx512.h"
 
 namespace hearth::quant {
 namespace {
 
-using TileFn = void (*)(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy);
-
-HEARTH_AVX512 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-HEARTH_AVX512 inline float hsum512(__m512 v) {
-    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-HEARTH_AVX512 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-HEARTH_AVX512 inline __m512i pair256(const void* a, const void* b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(load256(a)), load256(b), 1);
-}
-
-// Lanes 0..7 = a, 8..15 = b.
-HEARTH_AVX512 inline __m512 pair_scale(float a, float b) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(a)), _mm256_castps_pd(_mm256_set1_ps(b)), 1));
-}
-
-inline uint32_t load_u32(const uint8_t* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
+using namespace avx512;
 
 // ---------------------------------------------------------------- 32-element formats
 
@@ -117,107 +99,170 @@ struct FmtQ4_0 {
 
 constexpr int kPrefetch = 256;
 
+// Blocks x[0] (and x[1] when Two) as unsigned bytes u and their scales sw (lanes 0..7 and
+// 8..15; zero for a missing second block).
+template <class F, bool Two>
+HEARTH_AVX512 inline void unpack_pair(const typename F::Block* x, __m512i& u, __m512& sw) {
+    if constexpr (F::kPacked) {
+        F::Pair::template load<Two>(x, u, sw);
+    } else {
+        u = F::template unpack<Two>(x);
+        sw = pair_scale(h2f(x[0].d), Two ? h2f(x[1].d) : 0.f);
+    }
+}
 
-// A pair of Q8_0 activation blocks laid out for the tiles: quants, the two scales as 16
-// floats, and -(offset * sum of each 4 quants) for a format's offset. Built once per token
-// block of a prefill call (instead of once per 4-row tile), 192 bytes per 64 activations.
+// A pair of Q8_0 activation blocks as the tiles use them: quants, the two scales as 16
+// floats, and -(offset * sum of each 4 quants) for a format's offset (1 << kShift).
 struct alignas(64) ActPair {
     __m512i q;
     __m512 s;
     __m512i mo;
 };
 
+// A pair of weight blocks unpacked: unsigned bytes and scales.
+struct alignas(64) WPair {
+    __m512i u;
+    __m512 s;
+};
+
 template <int kShift, bool Two>
-HEARTH_AVX512 inline ActPair act_pair(const BlockQ8_0* q, int64_t i) {
+HEARTH_AVX512 inline ActPair act_pair(const BlockQ8_0* q) {
     ActPair e;
-    e.q = Two ? pair256(q[i].qs, q[i + 1].qs) : _mm512_zextsi256_si512(load256(q[i].qs));
-    e.s = pair_scale(h2f(q[i].d), Two ? h2f(q[i + 1].d) : 0.f);
+    e.q = Two ? pair256(q[0].qs, q[1].qs) : _mm512_zextsi256_si512(load256(q[0].qs));
+    e.s = pair_scale(h2f(q[0].d), Two ? h2f(q[1].d) : 0.f);
     const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), e.q);
     e.mo = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sums, kShift));
     return e;
 }
 
-// X: activations come as ActPair rows (q[t] points at row t's pairs) rather than Q8_0 rows.
-template <class F, int R, int T, bool Two, bool X>
-HEARTH_AVX512 inline void legacy_step(const typename F::Block* const* x, const uint8_t* const* q, int64_t i,
-                                      __m512 (&acc)[R][T]) {
-    __m512i u[R];
-    __m512 sw[R];
-    for (int r = 0; r < R; ++r) {
+// Operand sources for legacy_tile; i is a block index (even, or the odd last block).
+template <class F>
+struct RawWeights {
+    const typename F::Block* x;
+    template <bool Two>
+    HEARTH_AVX512 void get(int64_t i, __m512i& u, __m512& sw) const {
         // Rows stream from memory several at a time; the hardware prefetcher alone leaves
         // most of the bandwidth unused at one token per weight read.
-        _mm_prefetch(reinterpret_cast<const char*>(x[r] + i) + kPrefetch, _MM_HINT_T0);
-        if constexpr (F::kPacked) {
-            F::Pair::template load<Two>(x[r] + i, u[r], sw[r]);
-        } else {
-            u[r] = F::template unpack<Two>(x[r] + i);
-            sw[r] = pair_scale(h2f(x[r][i].d), Two ? h2f(x[r][i + 1].d) : 0.f);
-        }
+        _mm_prefetch(reinterpret_cast<const char*>(x + i) + kPrefetch, _MM_HINT_T0);
+        unpack_pair<F, Two>(x + i, u, sw);
     }
+};
+
+struct PreparedWeights {
+    const WPair* p;
+    template <bool Two>
+    HEARTH_AVX512 void get(int64_t i, __m512i& u, __m512& sw) const {
+        u = p[i / 2].u;
+        sw = p[i / 2].s;
+    }
+};
+
+template <int kShift>
+struct RawActs {
+    const BlockQ8_0* q;
+    template <bool Two>
+    HEARTH_AVX512 ActPair get(int64_t i) const { return act_pair<kShift, Two>(q + i); }
+};
+
+struct PreparedActs {
+    const ActPair* p;
+    template <bool Two>
+    HEARTH_AVX512 ActPair get(int64_t i) const { return p[i / 2]; }
+};
+
+template <int R, int T, bool Two, class W, class A>
+HEARTH_AVX512 inline void legacy_step(const W (&w)[R], const A (&a)[T], int64_t i, __m512 (&acc)[R][T]) {
+    __m512i u[R];
+    __m512 sw[R];
+    for (int r = 0; r < R; ++r) w[r].template get<Two>(i, u[r], sw[r]);
     for (int t = 0; t < T; ++t) {
-        const ActPair e = X ? reinterpret_cast<const ActPair*>(q[t])[i / 2]
-                            : act_pair<F::kShift, Two>(reinterpret_cast<const BlockQ8_0*>(q[t]), i);
-        const __m512i yv = e.q, mo = e.mo;
-        const __m512 st = e.s;
+        const ActPair e = a[t].template get<Two>(i);
         for (int r = 0; r < R; ++r) {
-            const __m512i p = _mm512_dpbusd_epi32(mo, u[r], yv);
-            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(sw[r], st), acc[r][t]);
+            const __m512i p = _mm512_dpbusd_epi32(e.mo, u[r], e.q);
+            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(sw[r], e.s), acc[r][t]);
         }
     }
 }
 
-template <class F, bool X = false>
-struct LegacyTile {
-    using Expanded = LegacyTile<F, true>;
-    static constexpr int kShift = F::kShift;
+// One R x T tile over nb blocks. The same order of float operations as the per-row kernel
+// (dot_avx512.cpp): pairs starting at block 4k in one accumulator, pairs at 4k+2 in another,
+// an odd last block on its own, so a tile's outputs equal vec_dot's bit for bit. The two
+// accumulator sets run as two passes (16 registers each) with the first parked in memory.
+template <int R, int T, class W, class A>
+HEARTH_AVX512 inline void legacy_tile(const W (&w)[R], const A (&a)[T], int64_t nb, float* y, size_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
+    alignas(64) float part[R][T][16];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) {
+            _mm512_store_ps(part[r][t], acc[r][t]);
+            acc[r][t] = _mm512_setzero_ps();
+        }
+    for (int64_t i = 2; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
+    float sum[R][T];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) {
+            sum[r][t] = hsum512(_mm512_add_ps(_mm512_load_ps(part[r][t]), acc[r][t]));
+            acc[r][t] = _mm512_setzero_ps();
+        }
+    if (nb & 1) {
+        legacy_step<R, T, false>(w, a, nb - 1, acc);
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) sum[r][t] += hsum512(acc[r][t]);
+    }
+    for (int t = 0; t < T; ++t)
+        for (int r = 0; r < R; ++r) y[t * ldy + r] = sum[r][t];
+}
 
-    // ActPair rows for nt activation rows of n elements.
-    HEARTH_AVX512 static void expand(const uint8_t* a, size_t as, int64_t nt, int64_t n, ActPair* out) {
-        const int64_t nb = n / kQK, np = (nb + 1) / 2;
-        for (int64_t t = 0; t < nt; ++t) {
+template <class F>
+struct LegacyKernel {
+    static constexpr int kRows = 4, kTokens = 4;
+    static constexpr bool kPrepared = true;
+    using B = typename F::Block;
+
+    static int64_t pairs(int64_t n) { return (n / kQK + 1) / 2; }
+    static size_t act_bytes(int64_t n) { return static_cast<size_t>(pairs(n)) * sizeof(ActPair); }
+    static size_t w_bytes(int64_t n) { return static_cast<size_t>(pairs(n)) * sizeof(WPair); }
+
+    HEARTH_AVX512 static void prep_act(const uint8_t* a, size_t as, int64_t nt, int64_t n, uint8_t* out) {
+        const int64_t nb = n / kQK, np = pairs(n);
+        auto* o = reinterpret_cast<ActPair*>(out);
+        for (int64_t t = 0; t < nt; ++t, o += np) {
             const auto* q = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * as);
-            ActPair* o = out + t * np;
-            for (int64_t i = 0; i + 1 < nb; i += 2) o[i / 2] = act_pair<F::kShift, true>(q, i);
-            if (nb & 1) o[np - 1] = act_pair<F::kShift, false>(q, nb - 1);
+            for (int64_t i = 0; i + 1 < nb; i += 2) o[i / 2] = act_pair<F::kShift, true>(q + i);
+            if (nb & 1) o[np - 1] = act_pair<F::kShift, false>(q + nb - 1);
+        }
+    }
+
+    HEARTH_AVX512 static void prep_w(const uint8_t* w, size_t ws, int64_t nr, int64_t n, uint8_t* out) {
+        const int64_t nb = n / kQK, np = pairs(n);
+        auto* o = reinterpret_cast<WPair*>(out);
+        for (int64_t r = 0; r < nr; ++r, o += np) {
+            const B* x = reinterpret_cast<const B*>(w + static_cast<size_t>(r) * ws);
+            for (int64_t i = 0; i + 1 < nb; i += 2) unpack_pair<F, true>(x + i, o[i / 2].u, o[i / 2].s);
+            if (nb & 1) unpack_pair<F, false>(x + nb - 1, o[np - 1].u, o[np - 1].s);
         }
     }
 
     template <int R, int T>
     HEARTH_AVX512 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
-        using B = typename F::Block;
-        const B* x[R];
-        const uint8_t* q[T];
-        for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const B*>(w + r * ws);
-        for (int t = 0; t < T; ++t) q[t] = a + t * as;
-        __m512 acc[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-        // The same order of float operations as the per-row kernel (dot_avx512.cpp): pairs
-        // starting at block 4k in one accumulator, pairs at 4k+2 in another, an odd last block
-        // on its own, so a tile's outputs equal vec_dot's bit for bit. The two accumulator
-        // sets run as two passes (16 registers each) with the first parked in memory.
-        const int64_t nb = n / kQK;
-        for (int64_t i = 0; i + 1 < nb; i += 4) legacy_step<F, R, T, true, X>(x, q, i, acc);
-        alignas(64) float part[R][T][16];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) {
-                _mm512_store_ps(part[r][t], acc[r][t]);
-                acc[r][t] = _mm512_setzero_ps();
-            }
-        for (int64_t i = 2; i + 1 < nb; i += 4) legacy_step<F, R, T, true, X>(x, q, i, acc);
-        float sum[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) {
-                sum[r][t] = hsum512(_mm512_add_ps(_mm512_load_ps(part[r][t]), acc[r][t]));
-                acc[r][t] = _mm512_setzero_ps();
-            }
-        if (nb & 1) {
-            legacy_step<F, R, T, false, X>(x, q, nb - 1, acc);
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) sum[r][t] += hsum512(acc[r][t]);
-        }
-        for (int t = 0; t < T; ++t)
-            for (int r = 0; r < R; ++r) y[t * ldy + r] = sum[r][t];
+        RawWeights<F> wr[R];
+        RawActs<F::kShift> ar[T];
+        for (int r = 0; r < R; ++r) wr[r].x = reinterpret_cast<const B*>(w + r * ws);
+        for (int t = 0; t < T; ++t) ar[t].q = reinterpret_cast<const BlockQ8_0*>(a + t * as);
+        legacy_tile<R, T>(wr, ar, n / kQK, y, ldy);
+    }
+
+    template <int R, int T>
+    HEARTH_AVX512 static void run_prepared(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                                           size_t ldy) {
+        PreparedWeights wr[R];
+        PreparedActs ar[T];
+        for (int r = 0; r < R; ++r) wr[r].p = reinterpret_cast<const WPair*>(w + r * ws);
+        for (int t = 0; t < T; ++t) ar[t].p = reinterpret_cast<const ActPair*>(a + t * as);
+        legacy_tile<R, T>(wr, ar, n / kQK, y, ldy);
     }
 };
 
@@ -229,6 +274,7 @@ HEARTH_AVX512 inline __m512 add_low(__m512 acc, __m256i v, float s) {
 }
 
 struct Q4KTile {
+    static constexpr int kRows = 4, kTokens = 4;
     template <int R, int T>
     HEARTH_AVX512 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
         const BlockQ4_K* x[R];
@@ -289,6 +335,7 @@ struct Q4KTile {
 };
 
 struct Q6KTile {
+    static constexpr int kRows = 4, kTokens = 4;
     template <int R, int T>
     HEARTH_AVX512 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
         const BlockQ6_K* x[R];
@@ -346,64 +393,122 @@ struct Q6KTile {
     }
 };
 
-// ---------------------------------------------------------------- driver
+// A K-quant super-block unpacked for the tiles: per 64-element chunk the unsigned quants and
+// the float scale of each 32-element half; and the offset part (Q4_K: the minimums, Q6_K:
+// the -32 of q6 - 32) as int16 multipliers of the activations' 16-element sums and a float
+// scale. Laid out once per call, as for the 32-element formats.
+struct alignas(64) KPrep {
+    __m512i u[4];
+    __m512 fs[4];
+    __m256i off;
+    float off_scale;
+};
 
-template <class K, int R>
-constexpr std::array<TileFn, 4> tiles_for_rows() {
-    return {&K::template run<R, 1>, &K::template run<R, 2>, &K::template run<R, 3>, &K::template run<R, 4>};
-}
+template <class Raw, class Block, void (*Unpack)(const Block&, KPrep&)>
+struct KQuantKernel {
+    static constexpr int kRows = Raw::kRows, kTokens = Raw::kTokens;
+    static constexpr bool kPrepared = true;
 
-// Tokens outer, rows inner: the caller's block of weight rows stays in cache while the
-// activation tiles stream past it.
-template <class K>
-void gemm(const void* w, size_t ws, const void* act, size_t as, int64_t n, float* y, size_t ldy, int64_t nr, int64_t nt) {
-    static constexpr std::array<std::array<TileFn, 4>, 4> table = {tiles_for_rows<K, 1>(), tiles_for_rows<K, 2>(),
-                                                                    tiles_for_rows<K, 3>(), tiles_for_rows<K, 4>()};
-    const auto* wb = static_cast<const uint8_t*>(w);
-    const auto* ab = static_cast<const uint8_t*>(act);
-    // One token (decode): rows one at a time. A single sequential stream from memory keeps
-    // the hardware prefetcher ahead; four interleaved row streams measured 30-50% slower
-    // out of cache, and at one token there is no unpacking to share.
-    if (nt == 1) {
-        for (int64_t r = 0; r < nr; ++r) table[0][0](wb + static_cast<size_t>(r) * ws, ws, ab, as, n, y + r, ldy);
-        return;
+    template <int R, int T>
+    HEARTH_AVX512 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
+        Raw::template run<R, T>(w, ws, a, as, n, y, ldy);
     }
-    if constexpr (requires { typename K::Expanded; }) {
-        // Lay the activations out once for all the row tiles of this call.
-        using KX = typename K::Expanded;
-        static constexpr std::array<std::array<TileFn, 4>, 4> xtable = {tiles_for_rows<KX, 1>(), tiles_for_rows<KX, 2>(),
-                                                                         tiles_for_rows<KX, 3>(), tiles_for_rows<KX, 4>()};
-        const int64_t np = (n / kQK + 1) / 2;
-        thread_local std::vector<ActPair> xa;
-        if (xa.size() < static_cast<size_t>(nt * np)) xa.resize(static_cast<size_t>(nt * np));
-        K::expand(ab, as, nt, n, xa.data());
-        const auto* xb = reinterpret_cast<const uint8_t*>(xa.data());
-        const size_t xs = static_cast<size_t>(np) * sizeof(ActPair);
-        for (int64_t t0 = 0; t0 < nt; t0 += kGemmTokens) {
-            const int64_t tn = nt - t0 < kGemmTokens ? nt - t0 : kGemmTokens;
-            for (int64_t r0 = 0; r0 < nr; r0 += kGemmRows) {
-                const int64_t rn = nr - r0 < kGemmRows ? nr - r0 : kGemmRows;
-                xtable[rn - 1][tn - 1](wb + static_cast<size_t>(r0) * ws, ws, xb + static_cast<size_t>(t0) * xs, xs, n,
-                                       y + static_cast<size_t>(t0) * ldy + r0, ldy);
+
+    static size_t w_bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * sizeof(KPrep); }
+
+    HEARTH_AVX512 static void prep_w(const uint8_t* w, size_t ws, int64_t nr, int64_t n, uint8_t* out) {
+        auto* o = reinterpret_cast<KPrep*>(out);
+        for (int64_t r = 0; r < nr; ++r) {
+            const Block* x = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * ws);
+            for (int64_t i = 0; i < n / kQK_K; ++i) Unpack(x[i], *o++);
+        }
+    }
+
+    template <int R, int T>
+    HEARTH_AVX512 static void run_prepared(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                                           size_t ldy) {
+        const KPrep* x[R];
+        const BlockQ8_K* q[T];
+        for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const KPrep*>(w + r * ws);
+        for (int t = 0; t < T; ++t) q[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+        __m512 acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < n / kQK_K; ++i) {
+            float dy[T];
+            for (int t = 0; t < T; ++t) {
+                dy[t] = q[t][i].d;
+                const __m256i bs = load256(q[t][i].bsums);
+                for (int r = 0; r < R; ++r)
+                    acc[r][t] = add_low(acc[r][t], _mm256_madd_epi16(bs, x[r][i].off), x[r][i].off_scale * dy[t]);
+            }
+            for (int c = 0; c < 4; ++c) {
+                for (int t = 0; t < T; ++t) {
+                    const __m512i yv = _mm512_loadu_si512(q[t][i].qs + 64 * c);
+                    const __m512 dyv = _mm512_set1_ps(dy[t]);
+                    for (int r = 0; r < R; ++r) {
+                        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), x[r][i].u[c], yv);
+                        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(x[r][i].fs[c], dyv), acc[r][t]);
+                    }
+                }
             }
         }
-        return;
+        for (int t = 0; t < T; ++t)
+            for (int r = 0; r < R; ++r) y[t * ldy + r] = hsum512(acc[r][t]);
     }
-    for (int64_t t0 = 0; t0 < nt; t0 += kGemmTokens) {
-        const int64_t tn = nt - t0 < kGemmTokens ? nt - t0 : kGemmTokens;
-        for (int64_t r0 = 0; r0 < nr; r0 += kGemmRows) {
-            const int64_t rn = nr - r0 < kGemmRows ? nr - r0 : kGemmRows;
-            table[rn - 1][tn - 1](wb + static_cast<size_t>(r0) * ws, ws, ab + static_cast<size_t>(t0) * as, as, n,
-                                  y + static_cast<size_t>(t0) * ldy + r0, ldy);
-        }
+};
+
+// The same unpacking as the raw tiles below.
+HEARTH_AVX512 void unpack_q4k(const BlockQ4_K& b, KPrep& o) {
+    uint32_t a0, a1, a2;
+    std::memcpy(&a0, b.scales, 4);
+    std::memcpy(&a1, b.scales + 4, 4);
+    std::memcpy(&a2, b.scales + 8, 4);
+    const uint32_t s_lo = a0 & 0x3F3F3F3F, s_hi = (a2 & 0x0F0F0F0F) | (((a0 >> 6) & 0x03030303) << 4);
+    const uint64_t mn = (a1 & 0x3F3F3F3Full) | static_cast<uint64_t>(((a2 >> 4) & 0x0F0F0F0F) | (((a1 >> 6) & 0x03030303) << 4)) << 32;
+    uint8_t sc[8];
+    std::memcpy(sc, &s_lo, 4);
+    std::memcpy(sc + 4, &s_hi, 4);
+    const __m128i m8 = _mm_cvtsi64_si128(static_cast<long long>(mn));
+    o.off = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    o.off_scale = -h2f(b.dmin);
+    const float d = h2f(b.d);
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    for (int c = 0; c < 4; ++c) {
+        const __m256i qv = load256(b.qs + 32 * c);
+        o.u[c] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(qv), _mm256_srli_epi16(qv, 4), 1), m4);
+        o.fs[c] = pair_scale(d * sc[2 * c], d * sc[2 * c + 1]);
+    }
+}
+
+HEARTH_AVX512 void unpack_q6k(const BlockQ6_K& b, KPrep& o) {
+    const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), shr = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    const float d = h2f(b.d);
+    const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    o.off = _mm256_cvtepi8_epi16(s8);
+    o.off_scale = -32.f * d;
+    for (int c = 0; c < 4; ++c) {
+        const int h = c >> 1, g0 = 4 * c;
+        const __m512i l = _mm512_loadu_si512(b.ql + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(load256(b.qh + 32 * h));
+        o.u[c] = (c & 1) == 0 ? _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi64(qh, shl), m30))
+                              : _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                                _mm512_and_si512(_mm512_srlv_epi64(qh, shr), m30));
+        const __m128i gidx = _mm_setr_epi8(static_cast<char>(g0), static_cast<char>(g0), static_cast<char>(g0), static_cast<char>(g0),
+                                           static_cast<char>(g0 + 1), static_cast<char>(g0 + 1), static_cast<char>(g0 + 1), static_cast<char>(g0 + 1),
+                                           static_cast<char>(g0 + 2), static_cast<char>(g0 + 2), static_cast<char>(g0 + 2), static_cast<char>(g0 + 2),
+                                           static_cast<char>(g0 + 3), static_cast<char>(g0 + 3), static_cast<char>(g0 + 3), static_cast<char>(g0 + 3));
+        o.fs[c] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, gidx))), _mm512_set1_ps(d));
     }
 }
 
 }  // namespace
 
 const GemmKernels& avx512_gemm_kernels() {
-    static const GemmKernels k{gemm<LegacyTile<FmtQ4_0>>, gemm<LegacyTile<FmtQ5_0>>, gemm<LegacyTile<FmtQ8_0>>,
-                               gemm<Q4KTile>, gemm<Q6KTile>};
+    static const GemmKernels k{gemm_tiles<LegacyKernel<FmtQ4_0>>, gemm_tiles<LegacyKernel<FmtQ5_0>>,
+                               gemm_tiles<LegacyKernel<FmtQ8_0>>, gemm_tiles<KQuantKernel<Q4KTile, BlockQ4_K, unpack_q4k>>,
+                               gemm_tiles<KQuantKernel<Q6KTile, BlockQ6_K, unpack_q6k>>};
     return k;
 }
 

@@ -3,16 +3,11 @@
 // to it). Prefill quantizes every activation row once per matrix, which the scalar loops
 // made a visible share of the time.
 #if defined(__x86_64__) || defined(__i386__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <cstring>
 
 #include "quant/blocks.h"
 #include "quant/kernels.h"
-
-#define HEARTH_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#include "quant/simd_avx512.h"
 
 namespace hearth::quant {
 namespace {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/matmul.h"
@@ -165,19 +166,24 @@ TEST_P(GemmTile, LegacyTilesEqualPerRowKernelExactly) {
         const GemmFn g = pick_gemm(*gk, t);
         const VecDotFn dot = pick(*dk, t);
         ASSERT_NE(g, nullptr);
+        // nt 7 and 64 go through operands laid out once per call (more than one token tile),
+        // nt 1 through the unpacking tiles; 16 x 64 is the block matmul hands out.
         for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 9, 28, 152}) {
-            const int64_t n = blocks * 32, nr = 6, nt = 7;
-            for (Fill fill : {Fill::Random, Fill::AllOnes, Fill::Min}) {
-                const auto w = make_matrix(t, nr, n, fill, rng);
-                const Acts a = make_acts(t, nt, n, fill != Fill::Random, rng);
-                const size_t rb = dtype_row_bytes(t, n);
-                std::vector<float> got(static_cast<size_t>(nr * nt));
-                for (int64_t one : {0, 1}) {
-                    g(w.data(), rb, a.q.data(), a.row, n, got.data(), static_cast<size_t>(nr), nr, one ? 1 : nt);
-                    for (int64_t tt = 0; tt < (one ? 1 : nt); ++tt)
-                        for (int64_t r = 0; r < nr; ++r)
-                            EXPECT_EQ(got[static_cast<size_t>(tt * nr + r)], dot(w.data() + r * rb, a.q.data() + tt * a.row, n))
-                                << dtype_name(t) << " blocks=" << blocks << " r=" << r << " t=" << tt << " fill=" << static_cast<int>(fill);
+            for (auto [nr, nt] : {std::pair<int64_t, int64_t>{6, 7}, {16, 64}}) {
+                if (nt == 64 && blocks > 28) continue;
+                const int64_t n = blocks * 32;
+                for (Fill fill : {Fill::Random, Fill::AllOnes, Fill::Min}) {
+                    const auto w = make_matrix(t, nr, n, fill, rng);
+                    const Acts a = make_acts(t, nt, n, fill != Fill::Random, rng);
+                    const size_t rb = dtype_row_bytes(t, n);
+                    std::vector<float> got(static_cast<size_t>(nr * nt));
+                    for (int64_t one : {0, 1}) {
+                        g(w.data(), rb, a.q.data(), a.row, n, got.data(), static_cast<size_t>(nr), nr, one ? 1 : nt);
+                        for (int64_t tt = 0; tt < (one ? 1 : nt); ++tt)
+                            for (int64_t r = 0; r < nr; ++r)
+                                EXPECT_EQ(got[static_cast<size_t>(tt * nr + r)], dot(w.data() + r * rb, a.q.data() + tt * a.row, n))
+                                    << dtype_name(t) << " blocks=" << blocks << " r=" << r << " t=" << tt << " fill=" << static_cast<int>(fill);
+                    }
                 }
             }
         }

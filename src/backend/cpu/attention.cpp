@@ -1,5 +1,6 @@
 #include "backend/cpu/attention.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -7,11 +8,7 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 intrinsics seed their "undefined" operands with a self-initialised
-// variable, which -Wuninitialized flags once they are inlined into target() functions.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "backend/cpu/simd_exp.h"  // also the AVX-512 pragmas and <immintrin.h>
 #endif
 
 #include "core/thread_pool.h"
@@ -68,7 +65,11 @@ void attend_one(const AttentionArgs& a, int64_t t, int64_t h, float* qbuf, float
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#define HEARTH_ATT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+// The quant layer's AVX-512 level (F/BW/VL/VNNI), so this shares its target and exp16.
+#define HEARTH_ATT_AVX512 HEARTH_AVX512
+
+// Keys handled per step of the online softmax: one 16-lane vector of scores per head.
+constexpr int64_t kChunk = 16;
 
 // 16 elements of a K/V row as floats.
 template <bool F16>
@@ -77,17 +78,36 @@ HEARTH_ATT_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
     else return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
 }
 
-// All query heads of one KV head for one token: each key and value row is converted once
-// and used by the whole group (GQA), with one online softmax per query head. Same
-// arithmetic as attend_one up to summation order; head dims are multiples of 16.
+// Lane j of the result = the sum of the 16 lanes of v[j]. A transposing tree: 45 shuffles
+// and adds for 16 sums, against about 8 per sum with one horizontal reduction each.
+HEARTH_ATT_AVX512 inline __m512 sum16x16(const __m512 (&v)[16]) {
+    __m512 t[8], u[4];
+    for (int k = 0; k < 8; ++k)  // per 128-bit lane: [v0 0+2, v1 0+2, v0 1+3, v1 1+3]
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]), _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+    for (int k = 0; k < 4; ++k) {  // per 128-bit lane: that lane's sums of v[4k..4k+3]
+        const __m512d a = _mm512_castps_pd(t[2 * k]), b = _mm512_castps_pd(t[2 * k + 1]);
+        u[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    const __m512 x0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+    const __m512 x1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x0, x1, 0x88), _mm512_shuffle_f32x4(x0, x1, 0xDD));
+}
+
+// All query heads of one KV head for one token, keys 16 at a time: each chunk of key and
+// value rows is converted to float once and used by the whole group (GQA); each head gets
+// its 16 scores as one vector, one max/rescale and one vector exp per chunk. Same
+// arithmetic as attend_one up to summation order and exp's last bits.
 template <bool F16>
 HEARTH_ATT_AVX512 void attend_group(const AttentionArgs& a, int64_t t, int64_t hk, std::vector<float>& scratch) {
     const int64_t G = a.n_head / a.n_head_kv, D = a.head_dim_k, Dv = a.head_dim_v;
-    scratch.resize(static_cast<size_t>(G * (D + Dv) + 2 * G));
+    scratch.resize(static_cast<size_t>(G * (D + Dv) + 2 * G + kChunk * (D + Dv) + kChunk) + 16);
     float* q = scratch.data();
     float* acc = q + G * D;
     float* m = acc + G * Dv;
     float* l = m + G;
+    float* kf = l + G;
+    float* vf = kf + kChunk * D;
+    float* w = vf + kChunk * Dv;
     for (int64_t g = 0; g < G; ++g) {
         const float* src = a.q + (t * a.n_head + hk * G + g) * D;
         for (int64_t i = 0; i < D; i += 16) {
@@ -100,27 +120,66 @@ HEARTH_ATT_AVX512 void attend_group(const AttentionArgs& a, int64_t t, int64_t h
     }
     std::memset(acc, 0, sizeof(float) * static_cast<size_t>(G * Dv));
     const size_t koff = static_cast<size_t>(hk * D) * (F16 ? 2 : 4), voff = static_cast<size_t>(hk * Dv) * (F16 ? 2 : 4);
-    const int64_t last = a.pos0 + t;
-    for (int64_t p = 0; p <= last; ++p) {
-        const uint8_t* krow = a.k + static_cast<size_t>(p) * a.k_stride + koff;
-        const uint8_t* vrow = a.v + static_cast<size_t>(p) * a.v_stride + voff;
+    const int64_t n_keys = a.pos0 + t + 1;
+    const __m512 scale = _mm512_set1_ps(a.scale), neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t p0 = 0; p0 < n_keys; p0 += kChunk) {
+        const int64_t nk = std::min(kChunk, n_keys - p0);
+        for (int64_t j = 0; j < nk; ++j) {
+            const uint8_t* krow = a.k + static_cast<size_t>(p0 + j) * a.k_stride + koff;
+            const uint8_t* vrow = a.v + static_cast<size_t>(p0 + j) * a.v_stride + voff;
+            for (int64_t i = 0; i < D; i += 16) _mm512_storeu_ps(kf + j * D + i, load16<F16>(krow, i));
+            for (int64_t i = 0; i < Dv; i += 16) _mm512_storeu_ps(vf + j * Dv + i, load16<F16>(vrow, i));
+        }
+        // Missing keys of a partial chunk score 0 here and are masked to -inf below.
+        if (nk < kChunk) std::memset(kf + nk * D, 0, sizeof(float) * static_cast<size_t>((kChunk - nk) * D));
+        const __mmask16 live = static_cast<__mmask16>(nk == kChunk ? 0xFFFF : (1u << nk) - 1);
         for (int64_t g = 0; g < G; ++g) {
-            __m512 d = _mm512_setzero_ps();
-            for (int64_t i = 0; i < D; i += 16) d = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * D + i), load16<F16>(krow, i), d);
-            const float s = _mm512_reduce_add_ps(d) * a.scale;
+            // 16 dot products side by side, each over the head dimension: 16 independent
+            // accumulators kept in registers (the j loop is unrolled).
+            __m512 d[16];
+            for (int j = 0; j < 16; ++j) d[j] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < D; i += 16) {
+                const __m512 qv = _mm512_loadu_ps(q + g * D + i);
+#pragma GCC unroll 16
+                for (int j = 0; j < 16; ++j) d[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kf + j * D + i), d[j]);
+            }
+            const __m512 s = _mm512_mask_mul_ps(neg_inf, live, sum16x16(d), scale);
+            const float mx = std::max(m[g], _mm512_reduce_max_ps(s));
             float* ag = acc + g * Dv;
-            if (s > m[g]) {
-                const float r = std::isinf(m[g]) ? 0.0f : std::exp(m[g] - s);
+            if (mx > m[g]) {
+                // Rescale what was accumulated under the old maximum.
+                const float r = std::isinf(m[g]) ? 0.0f : std::exp(m[g] - mx);
                 const __m512 rv = _mm512_set1_ps(r);
                 for (int64_t i = 0; i < Dv; i += 16) _mm512_storeu_ps(ag + i, _mm512_mul_ps(_mm512_loadu_ps(ag + i), rv));
                 l[g] *= r;
-                m[g] = s;
+                m[g] = mx;
             }
-            const float w = std::exp(s - m[g]);
-            l[g] += w;
-            const __m512 wv = _mm512_set1_ps(w);
-            for (int64_t i = 0; i < Dv; i += 16)
-                _mm512_storeu_ps(ag + i, _mm512_fmadd_ps(wv, load16<F16>(vrow, i), _mm512_loadu_ps(ag + i)));
+            const __m512 e = simd::exp16(_mm512_sub_ps(s, _mm512_set1_ps(mx)));  // dead lanes: exp(-inf) = 0
+            l[g] += _mm512_reduce_add_ps(e);
+            _mm512_storeu_ps(w, e);
+            // acc += sum_j w[j] * v_j, 64 output lanes at a time (four independent chains).
+            int64_t i = 0;
+            for (; i + 64 <= Dv; i += 64) {
+                __m512 o0 = _mm512_loadu_ps(ag + i), o1 = _mm512_loadu_ps(ag + i + 16);
+                __m512 o2 = _mm512_loadu_ps(ag + i + 32), o3 = _mm512_loadu_ps(ag + i + 48);
+                for (int64_t j = 0; j < nk; ++j) {
+                    const __m512 wj = _mm512_set1_ps(w[j]);
+                    const float* vj = vf + j * Dv + i;
+                    o0 = _mm512_fmadd_ps(wj, _mm512_loadu_ps(vj), o0);
+                    o1 = _mm512_fmadd_ps(wj, _mm512_loadu_ps(vj + 16), o1);
+                    o2 = _mm512_fmadd_ps(wj, _mm512_loadu_ps(vj + 32), o2);
+                    o3 = _mm512_fmadd_ps(wj, _mm512_loadu_ps(vj + 48), o3);
+                }
+                _mm512_storeu_ps(ag + i, o0);
+                _mm512_storeu_ps(ag + i + 16, o1);
+                _mm512_storeu_ps(ag + i + 32, o2);
+                _mm512_storeu_ps(ag + i + 48, o3);
+            }
+            for (; i < Dv; i += 16) {
+                __m512 o = _mm512_loadu_ps(ag + i);
+                for (int64_t j = 0; j < nk; ++j) o = _mm512_fmadd_ps(_mm512_set1_ps(w[j]), _mm512_loadu_ps(vf + j * Dv + i), o);
+                _mm512_storeu_ps(ag + i, o);
+            }
         }
     }
     for (int64_t g = 0; g < G; ++g) {
@@ -131,9 +190,7 @@ HEARTH_ATT_AVX512 void attend_group(const AttentionArgs& a, int64_t t, int64_t h
 }
 
 bool fast_attention_ok(const AttentionArgs& a) {
-    static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
-    return cpu && std::strcmp(quant::simd_level(), "scalar") != 0 && a.head_dim_k % 16 == 0 && a.head_dim_v % 16 == 0 &&
+    return std::strcmp(quant::simd_level(), "avx512") == 0 && a.head_dim_k % 16 == 0 && a.head_dim_v % 16 == 0 &&
            a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0 && (a.kv_type == DType::F16 || a.kv_type == DType::F32);
 }
 #else

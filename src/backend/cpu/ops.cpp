@@ -3,23 +3,45 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/cpu/vec_math.h"
+#include "core/thread_pool.h"
+
 namespace hearth::backend::cpu {
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t d, float eps) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-        const float* xr = x + r * d;
-        float* yr = y + r * d;
-        // Accumulate in double: the reference (and llama.cpp's ggml_rms_norm) does the same
-        // sum in high precision, and rms is computed once per row, so it costs nothing.
-        double ss = 0.0;
-        for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-        const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(d) + eps));
-        if (w) {
-            for (int64_t i = 0; i < d; ++i) yr[i] = xr[i] * scale * w[i];
-        } else {
-            for (int64_t i = 0; i < d; ++i) yr[i] = xr[i] * scale;
-        }
+namespace {
+
+// Below this many elements a parallel region costs more than it saves: decode-sized
+// calls (one token) stay on the calling thread.
+constexpr int64_t kParallelMin = 1 << 14;
+
+// f(begin, end) over [0, n) in chunks of whole multiples of 64 elements (cache lines and
+// every vector width), one per pool thread.
+template <class F>
+void split(ThreadPool& pool, int64_t n, F f) {
+    if (pool.size() == 1 || n < kParallelMin) {
+        f(int64_t{0}, n);
+        return;
     }
+    const int64_t chunks = (n + 63) / 64;
+    pool.parallel_for(chunks, [&](int64_t b, int64_t e) { f(b * 64, std::min(n, e * 64)); });
+}
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t d, float eps) {
+    const auto& k = vec::row_kernels();
+    for (int64_t r = 0; r < n_rows; ++r) k.rms_norm_row(x + r * d, w, y + r * d, d, eps);
+}
+
+void rms_norm(ThreadPool& pool, const float* x, const float* w, float* y, int64_t n_rows, int64_t d, float eps) {
+    if (pool.size() == 1 || n_rows < 2 || n_rows * d < kParallelMin) {
+        rms_norm(x, w, y, n_rows, d, eps);
+        return;
+    }
+    const auto& k = vec::row_kernels();
+    pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) k.rms_norm_row(x + r * d, w, y + r * d, d, eps);
+    });
 }
 
 void rope(float* x, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t rope_dims,
@@ -44,15 +66,18 @@ void rope(float* x, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t r
     }
 }
 
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+void swiglu(const float* gate, const float* up, float* out, int64_t n) { vec::row_kernels().swiglu(gate, up, out, n); }
+
+void swiglu(ThreadPool& pool, const float* gate, const float* up, float* out, int64_t n) {
+    const auto& k = vec::row_kernels();
+    split(pool, n, [&](int64_t b, int64_t e) { k.swiglu(gate + b, up + b, out + b, e - b); });
 }
 
-void add_inplace(float* x, const float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+void add_inplace(float* x, const float* y, int64_t n) { vec::row_kernels().add(x, y, n); }
+
+void add_inplace(ThreadPool& pool, float* x, const float* y, int64_t n) {
+    const auto& k = vec::row_kernels();
+    split(pool, n, [&](int64_t b, int64_t e) { k.add(x + b, y + b, e - b); });
 }
 
 void add_bias(float* x, const float* bias, int64_t n_rows, int64_t d) {
