@@ -6,7 +6,9 @@
 #
 #   bash bench/cpu_vs_llamacpp.sh [ROUNDS=5]
 # Environment: HEARTH (hearth binary; default build-speed/hearth, then build/hearth),
-# HEARTH_MODEL (default: the default model in ~/.cache/hearth/models), LLAMA_BENCH (a
+# HEARTH_MODEL (one or more GGUF files, space-separated; default: the default Q4_K_M model in
+# ~/.cache/hearth/models and, when present, its Q8_0 requantization made by
+# tools/check_quantized_in_llamacpp.py; one table row per model x test x threads), LLAMA_BENCH (a
 # llama-bench binary; otherwise one is looked for under LLAMA_DIR, default
 # ~/.cache/hearth/llama.cpp, and built there from the llama-cpp-python sdist's vendored
 # llama.cpp if missing: CPU only, GGML_NATIVE=ON, -j2), THREADS (default "1 2"),
@@ -17,8 +19,15 @@ ROUNDS="${1:-5}"
 THREADS="${THREADS:-1 2}"
 PP="${PP:-512}"
 TG="${TG:-128}"
-MODEL="${HEARTH_MODEL:-${HEARTH_CACHE:-$HOME/.cache/hearth}/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
-[ -f "$MODEL" ] || { echo "model not found: $MODEL (bash scripts/fetch-model.sh)" >&2; exit 1; }
+MODEL_DIR="${HEARTH_CACHE:-$HOME/.cache/hearth}/models"
+if [ -z "${HEARTH_MODEL:-}" ]; then
+  HEARTH_MODEL="$MODEL_DIR/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+  [ -f "$MODEL_DIR/qwen2.5-coder-0.5b-instruct-q8_0.gguf" ] && HEARTH_MODEL="$HEARTH_MODEL $MODEL_DIR/qwen2.5-coder-0.5b-instruct-q8_0.gguf"
+fi
+read -r -a MODELS <<< "$HEARTH_MODEL"
+for m in "${MODELS[@]}"; do
+  [ -f "$m" ] || { echo "model not found: $m (bash scripts/fetch-model.sh)" >&2; exit 1; }
+done
 
 HEARTH="${HEARTH:-}"
 for c in "$ROOT/build-speed/hearth" "$ROOT/build/hearth"; do
@@ -54,7 +63,7 @@ g++ -std=c++20 -O3 -march=native -pthread "$ROOT/bench/stream_read.cpp" -o "$STR
 WORK="$(mktemp -d)"
 echo "hearth:      $HEARTH" >&2
 echo "llama-bench: $LLAMA_BENCH" >&2
-echo "model:       $MODEL" >&2
+echo "models:      ${MODELS[*]}" >&2
 echo "rounds:      $ROUNDS, threads: $THREADS, pp$PP tg$TG" >&2
 
 stream() {  # appends "threads best median" lines
@@ -63,16 +72,19 @@ stream() {  # appends "threads best median" lines
 stream
 uptime > "$WORK/load.txt"
 for r in $(seq 1 "$ROUNDS"); do
-  for t in $THREADS; do
-    echo "round $r/$ROUNDS, $t thread(s); $(cut -d, -f3- /proc/loadavg 2>/dev/null || uptime)" >&2
-    # Alternate which tool goes first so neither always follows the other's cache state.
-    if [ $(( (r + t) % 2 )) -eq 0 ]; then order="hearth llama"; else order="llama hearth"; fi
-    for tool in $order; do
-      if [ "$tool" = hearth ]; then
-        "$HEARTH" bench -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 --json 2>/dev/null > "$WORK/hearth.$r.$t.json"
-      else
-        "$LLAMA_BENCH" -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 -o json 2>/dev/null > "$WORK/llama.$r.$t.json"
-      fi
+  for mi in "${!MODELS[@]}"; do
+    MODEL="${MODELS[$mi]}"
+    for t in $THREADS; do
+      echo "round $r/$ROUNDS, $(basename "$MODEL"), $t thread(s); $(cut -d, -f3- /proc/loadavg 2>/dev/null || uptime)" >&2
+      # Alternate which tool goes first so neither always follows the other's cache state.
+      if [ $(( (r + t + mi) % 2 )) -eq 0 ]; then order="hearth llama"; else order="llama hearth"; fi
+      for tool in $order; do
+        if [ "$tool" = hearth ]; then
+          "$HEARTH" bench -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 --json 2>/dev/null > "$WORK/hearth.$mi.$r.$t.json"
+        else
+          "$LLAMA_BENCH" -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 -o json 2>/dev/null > "$WORK/llama.$mi.$r.$t.json"
+        fi
+      done
     done
   done
   cat /proc/loadavg >> "$WORK/loadavg.txt" 2>/dev/null || true
@@ -80,44 +92,60 @@ done
 stream
 uptime >> "$WORK/load.txt"
 
-python3 - "$WORK" "$PP" "$TG" "$THREADS" <<'PY'
+python3 - "$WORK" "$PP" "$TG" "$THREADS" "${MODELS[@]}" <<'PY'
 import glob, json, os, statistics, sys
 work, pp, tg, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(t) for t in sys.argv[4].split()]
-hearth, llama, wbytes = {}, {}, None
+models = [os.path.basename(m) for m in sys.argv[5:]]
+hearth, llama, wbytes = {}, {}, {}
+def model_of(f):  # WORK/tool.MODELINDEX.ROUND.THREADS.json
+    return models[int(os.path.basename(f).split(".")[1])]
 for f in glob.glob(os.path.join(work, "hearth.*.json")):
-    j = json.load(open(f))
-    wbytes = j["decode_weight_bytes_per_token"]
+    try:
+        j = json.load(open(f))
+    except ValueError:
+        continue  # a failed run leaves an empty file; its cell shows fewer runs
+    m = model_of(f)
+    wbytes[m] = j["decode_weight_bytes_per_token"]
     for e in j["results"]:
-        hearth.setdefault((e["test"], e["threads"]), []).append(e["tps_mean"])
+        hearth.setdefault((m, e["test"], e["threads"]), []).append(e["tps_mean"])
 for f in glob.glob(os.path.join(work, "llama.*.json")):
-    for e in json.load(open(f)):
+    try:
+        entries = json.load(open(f))
+    except ValueError:
+        continue
+    m = model_of(f)
+    for e in entries:
         test = f"pp{e['n_prompt']}" if e["n_gen"] == 0 else f"tg{e['n_gen']}"
-        llama.setdefault((test, e["n_threads"]), []).append(e["avg_ts"])
+        llama.setdefault((m, test, e["n_threads"]), []).append(e["avg_ts"])
 stream = {}
 for line in open(os.path.join(work, "stream.txt")):
     t, mib, best, med = line.split()
     stream.setdefault(int(t), []).append(float(best))
-print("| test | threads | hearth t/s (median) | llama.cpp t/s (median) | hearth / llama.cpp | runs |")
-print("| --- | ---: | ---: | ---: | ---: | ---: |")
-for test in (f"pp{pp}", f"tg{tg}"):
-    for t in threads:
-        h, l = hearth.get((test, t), []), llama.get((test, t), [])
-        if not h or not l:
-            print(f"| {test} | {t} | {'-' if not h else round(statistics.median(h), 2)} | {'-' if not l else round(statistics.median(l), 2)} | - | {len(h)}/{len(l)} |")
+print("| model | test | threads | hearth t/s (median) | llama.cpp t/s (median) | hearth / llama.cpp | runs |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+for m in models:
+    for test in (f"pp{pp}", f"tg{tg}"):
+        if (test == f"pp{pp}" and pp == 0) or (test == f"tg{tg}" and tg == 0):
             continue
-        mh, ml = statistics.median(h), statistics.median(l)
-        print(f"| {test} | {t} | {mh:.2f} (min {min(h):.2f}, max {max(h):.2f}) | {ml:.2f} (min {min(l):.2f}, max {max(l):.2f}) | {mh/ml:.2f}x | {len(h)}/{len(l)} |")
+        for t in threads:
+            h, l = hearth.get((m, test, t), []), llama.get((m, test, t), [])
+            if not h or not l:
+                print(f"| {m} | {test} | {t} | {'-' if not h else round(statistics.median(h), 2)} | {'-' if not l else round(statistics.median(l), 2)} | - | {len(h)}/{len(l)} |")
+                continue
+            mh, ml = statistics.median(h), statistics.median(l)
+            print(f"| {m} | {test} | {t} | {mh:.2f} (min {min(h):.2f}, max {max(h):.2f}) | {ml:.2f} (min {min(l):.2f}, max {max(l):.2f}) | {mh/ml:.2f}x | {len(h)}/{len(l)} |")
 print()
-print(f"decode weight bytes per token (all tensors but token_embd): {wbytes/1e6:.1f} MB")
-print("| threads | stream read GB/s (best, before/after) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream |")
-print("| ---: | ---: | ---: | ---: | ---: |")
-for t in threads:
-    h, l = hearth.get((f"tg{tg}", t), []), llama.get((f"tg{tg}", t), [])
-    s = stream.get(t, [])
-    sb = max(s) if s else float("nan")
-    hb = statistics.median(h) * wbytes / 1e9 if h else float("nan")
-    lb = statistics.median(l) * wbytes / 1e9 if l else float("nan")
-    print(f"| {t} | {' / '.join(f'{v:.1f}' for v in s)} | {hb:.2f} | {lb:.2f} | {100*hb/sb:.0f}% |")
+print("| model | decode weight MB/token (all but token_embd) | threads | stream read GB/s (best, before/after) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for m in models:
+    wb = wbytes.get(m, float("nan"))
+    for t in threads:
+        h, l = hearth.get((m, f"tg{tg}", t), []), llama.get((m, f"tg{tg}", t), [])
+        s = stream.get(t, [])
+        sb = max(s) if s else float("nan")
+        hb = statistics.median(h) * wb / 1e9 if h else float("nan")
+        lb = statistics.median(l) * wb / 1e9 if l else float("nan")
+        print(f"| {m} | {wb/1e6:.1f} | {t} | {' / '.join(f'{v:.1f}' for v in s)} | {hb:.2f} | {lb:.2f} | {100*hb/sb:.0f}% |")
 print()
 print("load average before/after:")
 for line in open(os.path.join(work, "load.txt")):

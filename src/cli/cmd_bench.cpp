@@ -1,12 +1,14 @@
 // hearth bench: llama-bench-style throughput. pp: a prompt of P random tokens in one forward
 // pass on an empty cache; tg: N tokens decoded one at a time from an empty cache. Each test
 // runs once as a warm-up, then R timed repetitions; tokens/s as mean +- sample stddev.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include "cli/common.h"
@@ -63,6 +65,7 @@ void bench(const BenchOptions& o) {
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
     std::vector<Result> results;
+    size_t kv_bytes = 0;  // the largest KV cache any test allocated
     for (int th : o.threads) {
         const int nth = th > 0 ? th : hardware_threads();
         ThreadPool pool(nth);
@@ -71,6 +74,7 @@ void bench(const BenchOptions& o) {
         so.n_batch = std::max<int64_t>(o.n_prompt, 1);
         so.kv_type = o.kv_type == "f32" ? DType::F32 : DType::F16;
         engine::Session s(*m, pool, so);
+        kv_bytes = std::max(kv_bytes, s.cache().bytes());
         if (o.n_prompt > 0) {
             Result r{"pp" + std::to_string(o.n_prompt), nth, o.n_prompt, {}, 0, 0};
             std::vector<int32_t> ids(static_cast<size_t>(o.n_prompt));
@@ -98,8 +102,17 @@ void bench(const BenchOptions& o) {
             results.push_back(r);
         }
     }
+    // Peak resident memory of the whole run. The weights are mapped from the file (and touched
+    // once at load), so the model's file size plus the KV cache is what it should be near.
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    const uint64_t peak_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+    const uint64_t file_bytes = m->file().file_size();
     if (o.json) {
         nlohmann::json j;
+        j["peak_rss_bytes"] = peak_rss;
+        j["model_file_bytes"] = file_bytes;
+        j["kv_cache_bytes"] = kv_bytes;
         j["model"] = o.path;
         j["n_params"] = m->n_params();
         j["file_weight_bytes"] = file_weights;
@@ -131,6 +144,9 @@ void bench(const BenchOptions& o) {
         if (r.test.rfind("tg", 0) == 0) std::snprintf(bw, sizeof bw, "%.2f", r.mean * static_cast<double>(weight_bytes) / 1e9);
         std::printf("| %7d | %8s | %11.2f ± %6.2f | %16s |\n", r.threads, r.test.c_str(), r.mean, r.sd, bw);
     }
+    std::printf("peak RSS: %.2f MiB (model file %.2f MiB + KV cache %.2f MiB = %.2f MiB)\n",
+                static_cast<double>(peak_rss) / (1 << 20), static_cast<double>(file_bytes) / (1 << 20),
+                static_cast<double>(kv_bytes) / (1 << 20), static_cast<double>(file_bytes + kv_bytes) / (1 << 20));
 }
 
 }  // namespace
