@@ -9,6 +9,7 @@
 
 #include "engine/sampler.h"
 #include "model/kv_cache.h"
+#include "model/scratch_arena.h"
 
 namespace hearth {
 class ThreadPool;
@@ -25,6 +26,10 @@ struct SessionOptions {
     DType kv_type = DType::F16;
 };
 
+// The context a sequence gets: n_ctx, or the model's trained context when n_ctx is <= 0 or
+// larger than it.
+int64_t clip_ctx(const model::Model& m, int64_t n_ctx);
+
 struct GenerateOptions {
     int64_t max_tokens = 256;
     SamplingParams sampling;
@@ -40,7 +45,9 @@ struct GenerateOptions {
 struct GenerateResult {
     std::vector<int32_t> tokens;  // generated ids
     std::string text;
-    std::string finish_reason;    // "stop" (EOS or stop string), "length", "context"
+    // "stop" (EOS or stop string), "length", "context"; "cancelled" when on_text refused text
+    // (or the client went away); "deadline" when the batch scheduler stopped it at its deadline.
+    std::string finish_reason;
     int64_t n_prompt = 0;
     double prefill_seconds = 0;
     double decode_seconds = 0;
@@ -71,6 +78,7 @@ private:
     model::KVCache cache_;
     std::vector<int32_t> history_;
     std::vector<float> logits_;
+    model::ScratchArena scratch_;
 };
 
 }  // namespace hearth::engine

@@ -1,65 +1,135 @@
 #include "model/blocks.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 
-#include "backend/cpu/attention.h"
 #include "backend/cpu/ops.h"
+#include "core/thread_pool.h"
 
 namespace hearth::model {
 
 namespace cpu = backend::cpu;
 
+void store_rows(ForwardBatch& b, int64_t layer, const float* k, int64_t k_width, const float* v, int64_t v_width) {
+    for (const SeqRows& s : b.seqs)
+        for (int64_t t = 0; t < s.n; ++t) {
+            const int64_t r = s.row0 + t;
+            s.cache->store(layer, s.pos0 + t, k + r * k_width, v_width > 0 ? v + r * v_width : nullptr);
+        }
+}
+
+void attention_jobs(ForwardBatch& b, std::span<const cpu::AttentionArgs> per_seq) {
+    if (per_seq.size() == 1) {
+        cpu::attention(b.pool, per_seq[0]);
+        return;
+    }
+    // One job is one token of one sequence against one KV head (with its query-head group),
+    // expressed as a one-token, one-KV-head AttentionArgs so the backend's kernel does the
+    // arithmetic exactly as it would in a single-sequence call. A job runs on one thread;
+    // ThreadPool(1) runs its work inline and holds no threads, so one shared instance serves
+    // every worker of the outer region.
+    static ThreadPool inline_pool(1);
+    struct Job {
+        int32_t seq;
+        int32_t hk;
+        int64_t t;
+        int64_t last;  // keys the job reads, to start the longest first
+    };
+    ScratchScope scope(b.scratch);
+    int64_t n_jobs = 0;
+    for (const auto& a : per_seq) n_jobs += a.n_tokens * a.n_head_kv;
+    Job* jobs = b.scratch.alloc<Job>(static_cast<size_t>(n_jobs));
+    int64_t j = 0;
+    for (size_t s = 0; s < per_seq.size(); ++s)
+        for (int64_t t = 0; t < per_seq[s].n_tokens; ++t)
+            for (int64_t hk = 0; hk < per_seq[s].n_head_kv; ++hk)
+                jobs[j++] = Job{static_cast<int32_t>(s), static_cast<int32_t>(hk), t, per_seq[s].pos0 + t};
+    std::sort(jobs, jobs + n_jobs, [](const Job& x, const Job& y) { return x.last > y.last; });
+
+    std::atomic<int64_t> next{0};
+    b.pool.run([&](int, int) {
+        for (;;) {
+            const int64_t k = next.fetch_add(1, std::memory_order_relaxed);
+            if (k >= n_jobs) break;
+            const Job& job = jobs[k];
+            const cpu::AttentionArgs& a = per_seq[static_cast<size_t>(job.seq)];
+            const int64_t G = a.n_head / a.n_head_kv;
+            const size_t elem = a.kv_type == DType::F16 ? 2 : 4;
+            cpu::AttentionArgs one = a;
+            one.q = a.q + (job.t * a.n_head + job.hk * G) * a.head_dim_k;
+            one.out = a.out + (job.t * a.n_head + job.hk * G) * a.head_dim_v;
+            one.n_tokens = 1;
+            one.pos0 = a.pos0 + job.t;
+            one.n_head = G;
+            one.n_head_kv = 1;
+            one.k = a.k + static_cast<size_t>(job.hk * a.head_dim_k) * elem;
+            one.v = a.v + static_cast<size_t>(job.hk * a.head_dim_v) * elem;
+            cpu::attention(inline_pool, one);
+        }
+    });
+}
+
 void attention_block(const HParams& hp, const AttentionWeights& w, int64_t layer, ForwardBatch& b, float* x) {
     const int64_t n = b.n, d = hp.n_embd;
-    std::vector<float> xn(n * d), q(n * hp.q_dim()), k(n * hp.k_dim()), v(n * hp.v_dim());
-    std::vector<float> att(n * hp.n_head * hp.head_dim_v), out(n * d);
-    cpu::rms_norm(x, w.norm.data(), xn.data(), n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.wq, xn.data(), n, q.data());
-    cpu::matmul(b.pool, w.wk, xn.data(), n, k.data());
-    cpu::matmul(b.pool, w.wv, xn.data(), n, v.data());
-    if (!w.bq.empty()) cpu::add_bias(q.data(), w.bq.data(), n, hp.q_dim());
-    if (!w.bk.empty()) cpu::add_bias(k.data(), w.bk.data(), n, hp.k_dim());
-    if (!w.bv.empty()) cpu::add_bias(v.data(), w.bv.data(), n, hp.v_dim());
-    if (!w.q_norm.empty()) cpu::rms_norm(q.data(), w.q_norm.data(), q.data(), n * hp.n_head, hp.head_dim_k, hp.rms_eps);
-    if (!w.k_norm.empty())
-        cpu::rms_norm(k.data(), w.k_norm.data(), k.data(), n * hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
+    ScratchScope scope(b.scratch);
+    float* xn = b.scratch.alloc<float>(n * d);
+    float* q = b.scratch.alloc<float>(n * hp.q_dim());
+    float* k = b.scratch.alloc<float>(n * hp.k_dim());
+    float* v = b.scratch.alloc<float>(n * hp.v_dim());
+    float* att = b.scratch.alloc<float>(n * hp.n_head * hp.head_dim_v);
+    float* out = b.scratch.alloc<float>(n * d);
+    cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
+    cpu::matmul(b.pool, w.wq, xn, n, q);
+    cpu::matmul(b.pool, w.wk, xn, n, k);
+    cpu::matmul(b.pool, w.wv, xn, n, v);
+    if (!w.bq.empty()) cpu::add_bias(q, w.bq.data(), n, hp.q_dim());
+    if (!w.bk.empty()) cpu::add_bias(k, w.bk.data(), n, hp.k_dim());
+    if (!w.bv.empty()) cpu::add_bias(v, w.bv.data(), n, hp.v_dim());
+    if (!w.q_norm.empty()) cpu::rms_norm(b.pool, q, w.q_norm.data(), q, n * hp.n_head, hp.head_dim_k, hp.rms_eps);
+    if (!w.k_norm.empty()) cpu::rms_norm(b.pool, k, w.k_norm.data(), k, n * hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
     const bool neox = hp.rope_style == RopeStyle::kNeox;
     const float pos_scale = hp.rope_scaling == RopeScaling::kLinear ? hp.rope_scale_factor : 1.0f;
-    cpu::rope(q.data(), n, hp.n_head, hp.head_dim_k, hp.rope_dims, b.positions.data(), hp.rope_base, pos_scale,
-              b.rope_freqs, neox);
-    cpu::rope(k.data(), n, hp.n_head_kv, hp.head_dim_k, hp.rope_dims, b.positions.data(), hp.rope_base, pos_scale,
-              b.rope_freqs, neox);
-    for (int64_t t = 0; t < n; ++t) b.cache.store(layer, b.pos0 + t, k.data() + t * hp.k_dim(), v.data() + t * hp.v_dim());
+    cpu::rope(q, n, hp.n_head, hp.head_dim_k, hp.rope_dims, b.positions, hp.rope_base, pos_scale, b.rope_freqs, neox);
+    cpu::rope(k, n, hp.n_head_kv, hp.head_dim_k, hp.rope_dims, b.positions, hp.rope_base, pos_scale, b.rope_freqs, neox);
+    store_rows(b, layer, k, hp.k_dim(), v, hp.v_dim());
 
-    cpu::AttentionArgs a;
-    a.q = q.data();
-    a.n_tokens = n;
-    a.pos0 = b.pos0;
-    a.n_head = hp.n_head;
-    a.n_head_kv = hp.n_head_kv;
-    a.head_dim_k = hp.head_dim_k;
-    a.head_dim_v = hp.head_dim_v;
-    a.scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
-    a.kv_type = b.cache.type();
-    a.k = b.cache.k(layer, 0);
-    a.v = b.cache.v(layer, 0);
-    a.k_stride = b.cache.k_row_bytes();
-    a.v_stride = b.cache.v_row_bytes();
-    a.out = att.data();
-    cpu::attention(b.pool, a);
-    cpu::matmul(b.pool, w.wo, att.data(), n, out.data());
-    cpu::add_inplace(x, out.data(), n * d);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
+    attention_per_sequence(b, [&](const SeqRows& s) {
+        cpu::AttentionArgs a;
+        a.q = q + s.row0 * hp.q_dim();
+        a.n_tokens = s.n;
+        a.pos0 = s.pos0;
+        a.n_head = hp.n_head;
+        a.n_head_kv = hp.n_head_kv;
+        a.head_dim_k = hp.head_dim_k;
+        a.head_dim_v = hp.head_dim_v;
+        a.scale = scale;
+        a.kv_type = s.cache->type();
+        a.k = s.cache->k(layer, 0);
+        a.v = s.cache->v(layer, 0);
+        a.k_stride = s.cache->k_row_bytes();
+        a.v_stride = s.cache->v_row_bytes();
+        a.out = att + s.row0 * hp.n_head * hp.head_dim_v;
+        return a;
+    });
+    cpu::matmul(b.pool, w.wo, att, n, out);
+    cpu::add_inplace(b.pool, x, out, n * d);
 }
 
 void dense_ffn_block(const HParams& hp, const DenseFfnWeights& w, ForwardBatch& b, float* x) {
     const int64_t n = b.n, d = hp.n_embd, ff = w.gate.rows;
-    std::vector<float> xn(n * d), gate(n * ff), up(n * ff), out(n * d);
-    cpu::rms_norm(x, w.norm.data(), xn.data(), n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.gate, xn.data(), n, gate.data());
-    cpu::matmul(b.pool, w.up, xn.data(), n, up.data());
-    cpu::swiglu(gate.data(), up.data(), gate.data(), n * ff);
-    cpu::matmul(b.pool, w.down, gate.data(), n, out.data());
-    cpu::add_inplace(x, out.data(), n * d);
+    ScratchScope scope(b.scratch);
+    float* xn = b.scratch.alloc<float>(n * d);
+    float* gate = b.scratch.alloc<float>(n * ff);
+    float* up = b.scratch.alloc<float>(n * ff);
+    float* out = b.scratch.alloc<float>(n * d);
+    cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
+    cpu::matmul(b.pool, w.gate, xn, n, gate);
+    cpu::matmul(b.pool, w.up, xn, n, up);
+    cpu::swiglu(b.pool, gate, up, gate, n * ff);
+    cpu::matmul(b.pool, w.down, gate, n, out);
+    cpu::add_inplace(b.pool, x, out, n * d);
 }
 
 }  // namespace hearth::model

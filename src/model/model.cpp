@@ -1,6 +1,8 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <new>
 
 #include "backend/cpu/ops.h"
 #include "backend/cpu/rope_yarn.h"
@@ -176,42 +178,90 @@ uint64_t Model::n_active_params() const { return count_active_params(*file_, hp_
 
 void Model::forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int64_t n, float* logits,
                     bool all_logits) const {
+    if (n <= 0) return;
+    // One arena per calling thread: callers of this entry point (tests, tools) run one pass
+    // at a time per thread; the session and the scheduler bring their own.
+    thread_local ScratchArena scratch;
+    const SeqChunk c{&cache, tokens, n, all_logits ? Logits::kAll : Logits::kLast};
+    forward_batch(pool, std::span<const SeqChunk>(&c, 1), logits, scratch);
+}
+
+int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
+                             ScratchArena& scratch) const {
     namespace cpu = backend::cpu;
     const HParams& hp = hp_;
-    const int64_t pos0 = cache.n_past();
-    if (n <= 0) return;
-    if (pos0 + n > cache.n_ctx())
-        throw Error("context is full: " + std::to_string(pos0) + " + " + std::to_string(n) + " tokens exceed the context of " +
-                    std::to_string(cache.n_ctx()));
-    for (int64_t t = 0; t < n; ++t)
-        if (tokens[t] < 0 || tokens[t] >= hp.n_vocab)
-            throw Error("token id " + std::to_string(tokens[t]) + " is out of the vocabulary (" + std::to_string(hp.n_vocab) + ")");
+    int64_t n = 0, n_out = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+        const SeqChunk& c = chunks[i];
+        const std::string which = chunks.size() == 1 ? std::string() : "sequence " + std::to_string(i) + ": ";
+        if (!c.cache) throw Error(which + "no KV cache given");
+        if (c.n <= 0 || !c.tokens) throw Error(which + "no tokens given");
+        for (size_t j = 0; j < i; ++j)
+            if (chunks[j].cache == c.cache)
+                throw Error(which + "its KV cache is also used by sequence " + std::to_string(j) + " of the same batch");
+        if (c.cache->k_width() != hp.cache_k_width() || c.cache->v_width() != hp.cache_v_width())
+            throw Error(which + "the KV cache was not made for this model (row widths " + std::to_string(c.cache->k_width()) +
+                        "/" + std::to_string(c.cache->v_width()) + ", expected " + std::to_string(hp.cache_k_width()) +
+                        "/" + std::to_string(hp.cache_v_width()) + ")");
+        const int64_t pos0 = c.cache->n_past();
+        if (pos0 + c.n > c.cache->n_ctx())
+            throw Error(which + "context is full: " + std::to_string(pos0) + " + " + std::to_string(c.n) +
+                        " tokens exceed the context of " + std::to_string(c.cache->n_ctx()));
+        for (int64_t t = 0; t < c.n; ++t)
+            if (c.tokens[t] < 0 || c.tokens[t] >= hp.n_vocab)
+                throw Error(which + "token id " + std::to_string(c.tokens[t]) + " is out of the vocabulary (" +
+                            std::to_string(hp.n_vocab) + ")");
+        n += c.n;
+        n_out += c.logits == Logits::kAll ? c.n : c.logits == Logits::kLast ? 1 : 0;
+    }
+    if (n == 0) return 0;
 
+    scratch.reset();
     const int64_t d = hp.n_embd;
-    std::vector<float> x(n * d);
-    std::vector<int32_t> pos(n);
-    for (int64_t t = 0; t < n; ++t) pos[t] = static_cast<int32_t>(pos0 + t);
-    for (int64_t t = 0; t < n; ++t) cpu::get_row(tok_embd_, tokens[t], x.data() + t * d);
+    float* x = scratch.alloc<float>(n * d);
+    int32_t* pos = scratch.alloc<int32_t>(n);
+    SeqRows* seqs = scratch.alloc<SeqRows>(chunks.size());
+    int64_t row = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+        const SeqChunk& c = chunks[i];
+        const int64_t pos0 = c.cache->n_past();
+        new (&seqs[i]) SeqRows{c.cache, row, c.n, pos0};
+        for (int64_t t = 0; t < c.n; ++t) {
+            pos[row + t] = static_cast<int32_t>(pos0 + t);
+            cpu::get_row(tok_embd_, c.tokens[t], x + (row + t) * d);
+        }
+        row += c.n;
+    }
 
-    ForwardBatch b{pool, cache, n, pos0, pos, rope_freqs_.empty() ? nullptr : rope_freqs_.data()};
+    ForwardBatch b{pool, scratch, n, pos, std::span<const SeqRows>(seqs, chunks.size()),
+                   rope_freqs_.empty() ? nullptr : rope_freqs_.data()};
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const LayerWeights& L = layers_[static_cast<size_t>(il)];
         if (L.is_mla)
-            mla_attention_block(hp, L.mla, il, b, x.data());
+            mla_attention_block(hp, L.mla, il, b, x);
         else
-            attention_block(hp, L.attn, il, b, x.data());
+            attention_block(hp, L.attn, il, b, x);
         if (L.is_moe)
-            moe_ffn_block(hp, L.moe, b, x.data());
+            moe_ffn_block(hp, L.moe, b, x);
         else
-            dense_ffn_block(hp, L.ffn, b, x.data());
+            dense_ffn_block(hp, L.ffn, b, x);
     }
-    cache.set_n_past(pos0 + n);
+    for (size_t i = 0; i < chunks.size(); ++i) chunks[i].cache->set_n_past(seqs[i].pos0 + seqs[i].n);
 
-    const int64_t first = all_logits ? 0 : n - 1;
-    const int64_t rows = n - first;
-    std::vector<float> xn(rows * d);
-    cpu::rms_norm(x.data() + first * d, output_norm_.data(), xn.data(), rows, d, hp.rms_eps);
-    cpu::matmul(pool, output_, xn.data(), rows, logits);
+    if (n_out == 0) return 0;
+    // Only the rows whose logits are wanted go through the output norm and matrix.
+    float* xn = scratch.alloc<float>(n_out * d);
+    int64_t o = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+        const SeqRows& s = seqs[i];
+        const int64_t first = chunks[i].logits == Logits::kAll ? 0 : s.n - 1;
+        if (chunks[i].logits == Logits::kNone) continue;
+        std::copy(x + (s.row0 + first) * d, x + (s.row0 + s.n) * d, xn + o * d);
+        o += s.n - first;
+    }
+    cpu::rms_norm(pool, xn, output_norm_.data(), xn, n_out, d, hp.rms_eps);
+    cpu::matmul(pool, output_, xn, n_out, logits);
+    return n_out;
 }
 
 }  // namespace hearth::model

@@ -2,6 +2,7 @@
 // A loaded decoder-only model: hyper-parameters, weights (views into the mapped GGUF file)
 // and its tokenizer, with the forward pass shared by every dense family.
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "model/kv_cache.h"
 #include "model/mla_block.h"
 #include "model/moe_block.h"
+#include "model/scratch_arena.h"
 
 namespace hearth {
 class ThreadPool;
@@ -29,6 +31,18 @@ class TensorBinder;
 
 // Parameters one token touches in a file of these hyper-parameters (see Model::n_active_params).
 uint64_t count_active_params(const format::GGUFFile& f, const HParams& hp);
+
+// Which logits a sequence's chunk asks for.
+enum class Logits { kNone, kLast, kAll };
+
+// One sequence's share of a batched forward call: n tokens at positions cache->n_past() ..
+// + n - 1. Each chunk needs its own cache (one sequence appears at most once per call).
+struct SeqChunk {
+    KVCache* cache = nullptr;
+    const int32_t* tokens = nullptr;
+    int64_t n = 0;
+    Logits logits = Logits::kLast;
+};
 
 // One transformer block: an attention block (standard or MLA) then an FFN block (dense or
 // mixture of experts), both pre-norm residual.
@@ -59,8 +73,19 @@ public:
     // Runs n tokens at positions cache.n_past() .. +n-1, appends their keys/values to the
     // cache and advances it. Writes logits (n_vocab floats per row) for every token when
     // all_logits, else for the last one only. Throws if the context would overflow.
+    // A thin wrapper over forward_batch with one chunk and a thread-local scratch arena.
     void forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int64_t n, float* logits,
                  bool all_logits) const;
+
+    // Several sequences in one pass (continuous batching): every weight matrix is applied
+    // once to the rows of all chunks, attention runs per sequence against its own cache.
+    // Each cache advances by its chunk's n. Logits rows (n_vocab floats each) are written in
+    // chunk order: n rows for Logits::kAll, 1 for kLast, none for kNone; returns their count.
+    // Everything is checked before any cache is touched: a bad chunk (no cache, a cache used
+    // twice, a full context, an out-of-vocabulary token, a cache of another shape) throws
+    // hearth::Error naming the chunk and leaves every cache as it was.
+    int64_t forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
+                          ScratchArena& scratch) const;
 
     uint64_t n_params() const;
     // Parameters one token touches: all but the unchosen routed experts and the skipped

@@ -8,11 +8,17 @@ namespace hearth::model {
 namespace cpu = backend::cpu;
 
 void moe_ffn_block(const HParams& hp, const MoeFfnWeights& w, ForwardBatch& b, float* x) {
+    // Rows of every sequence in the batch route together: the expert kernel groups them by
+    // expert, so each chosen expert's weights are read once per step, not once per sequence.
     const int64_t n = b.n, d = hp.n_embd, E = hp.n_expert, k = hp.n_expert_used;
-    std::vector<float> xn(n * d), logits(n * E), weights(n * k), out(n * d);
-    std::vector<int32_t> ids(n * k);
-    cpu::rms_norm(x, w.norm.data(), xn.data(), n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.router, xn.data(), n, logits.data());
+    ScratchScope scope(b.scratch);
+    float* xn = b.scratch.alloc<float>(n * d);
+    float* logits = b.scratch.alloc<float>(n * E);
+    float* weights = b.scratch.alloc<float>(n * k);
+    float* out = b.scratch.alloc<float>(n * d);
+    int32_t* ids = b.scratch.alloc<int32_t>(n * k);
+    cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
+    cpu::matmul(b.pool, w.router, xn, n, logits);
 
     cpu::RouterParams rp;
     rp.score = hp.expert_gating == ExpertGating::kSigmoid ? cpu::RouterScore::kSigmoid : cpu::RouterScore::kSoftmax;
@@ -23,19 +29,20 @@ void moe_ffn_block(const HParams& hp, const MoeFfnWeights& w, ForwardBatch& b, f
     rp.normalize = hp.expert_weights_norm;
     rp.scale = hp.expert_weights_scale;
     rp.choice_bias = w.choice_bias.empty() ? nullptr : w.choice_bias.data();
-    cpu::route_experts(logits.data(), n, rp, ids.data(), weights.data());
+    cpu::route_experts(logits, n, rp, ids, weights);
 
-    cpu::moe_swiglu_experts(b.pool, w.gate, w.up, w.down, xn.data(), n, ids.data(), weights.data(), k, out.data());
-    cpu::add_inplace(x, out.data(), n * d);
+    cpu::moe_swiglu_experts(b.pool, w.gate, w.up, w.down, xn, n, ids, weights, k, out);
+    cpu::add_inplace(b.pool, x, out, n * d);
 
     if (!w.gate_sh.empty()) {
         const int64_t ff = w.gate_sh.rows;
-        std::vector<float> g(n * ff), u(n * ff);
-        cpu::matmul(b.pool, w.gate_sh, xn.data(), n, g.data());
-        cpu::matmul(b.pool, w.up_sh, xn.data(), n, u.data());
-        cpu::swiglu(g.data(), u.data(), g.data(), n * ff);
-        cpu::matmul(b.pool, w.down_sh, g.data(), n, out.data());
-        cpu::add_inplace(x, out.data(), n * d);
+        float* g = b.scratch.alloc<float>(n * ff);
+        float* u = b.scratch.alloc<float>(n * ff);
+        cpu::matmul(b.pool, w.gate_sh, xn, n, g);
+        cpu::matmul(b.pool, w.up_sh, xn, n, u);
+        cpu::swiglu(b.pool, g, u, g, n * ff);
+        cpu::matmul(b.pool, w.down_sh, g, n, out);
+        cpu::add_inplace(b.pool, x, out, n * d);
     }
 }
 

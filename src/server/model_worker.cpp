@@ -85,8 +85,14 @@ ModelWorker::ModelWorker(std::string alias, std::string path, std::unique_ptr<mo
                                                          token_text_or_empty(tok, tok.eos_id()));
     }
     pool_ = std::make_unique<ThreadPool>(std::max(1, opt_.threads));
-    session_ = std::make_unique<engine::Session>(*model_, *pool_, opt_.session);
-    n_ctx_ = session_->n_ctx();
+    if (opt_.max_sequences <= 0) opt_.max_sequences = 1;
+    engine::SchedulerOptions so;
+    so.max_sequences = opt_.max_sequences;
+    so.n_ctx = opt_.session.n_ctx;
+    so.n_batch = opt_.session.n_batch;
+    so.kv_type = opt_.session.kv_type;
+    scheduler_ = std::make_unique<engine::BatchScheduler>(*model_, *pool_, so);
+    n_ctx_ = scheduler_->n_ctx();
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -158,55 +164,70 @@ std::vector<int32_t> ModelWorker::prompt_tokens(const CompletionRequest& r) cons
 }
 
 void ModelWorker::loop() {
-    while (true) {
-        std::shared_ptr<Job> job;
+    for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (stopping_) return;
-            job = std::move(queue_.front());
-            queue_.pop_front();
-            running_.fetch_add(1);
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !scheduler_->idle(); });
+            if (stopping_) break;
+            // Admission: queued jobs take free slots in arrival order; the rest keep waiting
+            // in the bounded queue (so 429 still means "more waiting than max_queue").
+            while (!queue_.empty() && scheduler_->has_free_slot()) {
+                std::shared_ptr<Job> job = std::move(queue_.front());
+                queue_.pop_front();
+                start(std::move(job));
+            }
+            running_.store(scheduler_->n_active());
         }
-        run_job(*job);
-        running_.fetch_sub(1);
+        scheduler_->step();
+        running_.store(scheduler_->n_active());
     }
+    // Jobs still generating end with an error, as the queued ones do in stop().
+    scheduler_->abort_all("the server is shutting down");
+    running_.store(0);
 }
 
-void ModelWorker::run_job(Job& job) {
-    RequestChannel& ch = *job.channel;
-    if (ch.cancelled()) {
+void ModelWorker::start(std::shared_ptr<Job> job) {
+    std::shared_ptr<RequestChannel> ch = job->channel;
+    if (ch->cancelled()) {
         if (metrics_) metrics_->count_cancelled(alias_);
-        ch.fail("cancelled before it started");
+        ch->fail("cancelled before it started");
         return;
     }
-    engine::GenerateOptions gen = job.gen;
-    const int64_t room = n_ctx_ - static_cast<int64_t>(job.prompt.size());
-    if (gen.max_tokens <= 0 || gen.max_tokens > room) gen.max_tokens = std::max<int64_t>(room, 1);
-    bool first = true;
-    auto ttft = [&] {
-        if (!first) return;
-        first = false;
+    auto req = std::make_shared<engine::SequenceRequest>();
+    req->prompt = job->prompt;
+    req->gen = job->gen;
+    const int64_t room = n_ctx_ - static_cast<int64_t>(job->prompt.size());
+    if (req->gen.max_tokens <= 0 || req->gen.max_tokens > room) req->gen.max_tokens = std::max<int64_t>(room, 1);
+    req->deadline = job->deadline;
+    if (opt_.request_timeout_s > 0) {
+        const auto limit = job->received + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                               std::chrono::duration<double>(opt_.request_timeout_s));
+        req->deadline = std::min(req->deadline, limit);
+    }
+    // Time to first token: the first piece of text, or the end for a request that produced none.
+    auto first = std::make_shared<bool>(true);
+    auto ttft = [this, first, received = job->received] {
+        if (!*first) return;
+        *first = false;
         if (metrics_)
-            metrics_->observe_ttft(
-                alias_, std::chrono::duration<double>(std::chrono::steady_clock::now() - job.received).count());
+            metrics_->observe_ttft(alias_,
+                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
     };
-    try {
-        session_->reset();
-        engine::GenerateResult r = session_->generate(job.prompt, gen, [&](const std::string& s) {
-            ttft();
-            return ch.push(s);
-        });
+    req->on_text = [ch, ttft](const std::string& piece) {
+        ttft();
+        return ch->push(piece);
+    };
+    req->cancelled = [ch] { return ch->cancelled(); };
+    req->on_done = [this, ch, ttft](engine::GenerateResult r) {
         ttft();
         if (metrics_) {
             metrics_->add_tokens(alias_, r.n_prompt, static_cast<int64_t>(r.tokens.size()));
             if (r.finish_reason == "cancelled") metrics_->count_cancelled(alias_);
         }
-        ch.finish(std::move(r));
-    } catch (const std::exception& e) {
-        session_->reset();
-        ch.fail(e.what());
-    }
+        ch->finish(std::move(r));
+    };
+    req->on_error = [ch](const std::string& message) { ch->fail(message); };
+    scheduler_->add(std::move(req));
 }
 
 }  // namespace hearth::server

@@ -1,9 +1,8 @@
 #pragma once
-// One served model: its weights, chat template, a Session, and the worker thread that runs
-// queued requests against it. Requests wait in a bounded FIFO; when it is full, submit()
-// refuses and the HTTP layer answers 429. Today the worker takes one job at a time; the
-// queue holds whole jobs (prompt, options, channel) so a continuous-batching scheduler can
-// later take several at once without changing the HTTP side.
+// One served model: its weights, chat template, and the worker thread that runs requests
+// against it through an engine::BatchScheduler (continuous batching: up to max_sequences
+// requests share every forward pass). Requests wait in a bounded FIFO until a sequence slot
+// is free; when the FIFO is full, submit() refuses and the HTTP layer answers 429.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "chat/chat_template.h"
+#include "engine/batch_scheduler.h"
 #include "engine/session.h"
 #include "server/api.h"
 
@@ -61,14 +61,20 @@ private:
 struct Job {
     std::vector<int32_t> prompt;
     engine::GenerateOptions gen;  // max_tokens <= 0: the rest of the context
+    std::shared_ptr<engine::TokenConstraint> constraint;  // owns gen.constraint when there is one
     std::shared_ptr<RequestChannel> channel;
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+    // Past this, generation stops with finish_reason "deadline" (the API reports "length")
+    // and the text so far. The earlier of this and received + WorkerOptions::request_timeout_s.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct WorkerOptions {
     int threads = 1;
-    engine::SessionOptions session;
-    size_t max_queue = 16;  // jobs waiting (not counting the one running)
+    engine::SessionOptions session;  // n_ctx is per sequence; n_batch bounds prompt tokens per step
+    size_t max_queue = 16;           // jobs waiting for a slot (not counting the running ones)
+    int64_t max_sequences = 4;       // requests generated together (hearth serve --parallel)
+    double request_timeout_s = 0;    // > 0: a deadline for every job, counted from its arrival
 };
 
 class ModelWorker {
@@ -97,10 +103,11 @@ public:
 
     int64_t waiting() const;
     int64_t running() const { return running_.load(); }
+    int64_t max_sequences() const { return opt_.max_sequences; }
 
 private:
     void loop();
-    void run_job(Job& job);
+    void start(std::shared_ptr<Job> job);
 
     std::string alias_, path_;
     std::unique_ptr<model::Model> model_;
@@ -110,7 +117,7 @@ private:
     bool own_template_ = false;
     mutable std::mutex template_mu_;
     std::unique_ptr<ThreadPool> pool_;
-    std::unique_ptr<engine::Session> session_;
+    std::unique_ptr<engine::BatchScheduler> scheduler_;  // used by the worker thread only
     int64_t n_ctx_ = 0;
 
     mutable std::mutex mu_;
