@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate tiny random-weight GGUF models plus reference logits from Hugging Face transformers.
 
-Output: tests/fixtures/tiny/ (see the README.md written there for the format).
+Output: tests/fixtures/tiny/ (see the README.md written there for the format), and each model as a
+Hugging Face directory (save_pretrained safetensors + tokenizer.json) in tests/fixtures/tiny_hf/.
 
 Pinned versions (also in tools/requirements-reference.txt):
     gguf==0.19.0  numpy==2.4.6  torch==2.15.0  transformers==4.57.6
@@ -96,6 +97,10 @@ MODELS = [
                     initializer_range=0.2),
     ),
 ]
+
+# tests/fixtures/tiny_hf/<name>/: (safetensors dtype, pre-tokenizer of its tokenizer.json).
+HF_DIRS = {"llama": ("f32", "llama-bpe"), "llama3rope": ("f32", "smollm"), "qwen2": ("f32", "qwen2"),
+           "qwen3": ("f32", "qwen2")}
 
 FILE_TYPES = {
     # name: (GGML type for 2-D weights, general.file_type)
@@ -243,6 +248,10 @@ def make_hf_model(spec: dict):
                 p.copy_(0.5 * noise)
             else:
                 p.copy_(std * noise)
+        # DeepSeek-V3 / GLM routing bias is a buffer, not a parameter (no-op for dense models).
+        for name, buf in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                buf.copy_(0.1 * torch.randn(buf.shape, generator=gen, dtype=torch.float32))
     return config, model
 
 
@@ -477,6 +486,158 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# ----------------------------------------------------------------------------------------------
+# Hugging Face directories (tests/fixtures/tiny_hf/<name>/): the same models as saved by
+# save_pretrained (safetensors) with a tokenizer.json of the toy vocabulary, for hearth's importer.
+# F32 directories hold exactly the weights of the F32 GGUF files, so their reference is the very
+# same logits file; BF16/F16 directories get reference logits of their own, computed the same
+# way on the exact stored (rounded) values.
+
+HF_ROOT = Path(__file__).resolve().parent.parent / "tests/fixtures/tiny_hf"
+
+# Pre-tokenizer regexes as the families' tokenizer.json files write them.
+QWEN2_RE = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+LLAMA3_RE = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+DEEPSEEK3_RES = [
+    r"\p{N}{1,3}",
+    "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
+    r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+]
+
+# Lines whose token ids (from the `tokenizers` library) hearth must reproduce.
+TOKEN_LINES = [
+    "Hello world",
+    "the cat sat in the sun, isn't it? They'll see.",
+    "  leading spaces\tand tabs\nnew line\r\nwindows   end  ",
+    "numbers 1234567 and 3.14159, 42nd",
+    "na\u00efve caf\u00e9 \u2013 \u201cquotes\u201d \U0001F600!",
+    "\u4e2d\u6587\u5b57\u7b26 \u65e5\u672c\u8a9e \u30ab\u30bf\u30ab\u30ca",
+    "<|bos|>special<|eos|> tokens <|eos|>",
+    "MiXeD CaSe ABC's 'LL \u00c9t\u00e9 \u00df",
+]
+# Not among them: decomposed text such as "e\u0301". Qwen's tokenizer.json normalizes with NFC;
+# hearth, like llama.cpp, does not normalize, so such input tokenizes differently (a known gap).
+
+CHATML = ("{% for m in messages %}<|bos|>{{ m['role'] }}\n{{ m['content'] }}<|eos|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|bos|>assistant\n{% endif %}")
+
+
+def hf_tokenizer(pre: str):
+    """A `tokenizers` byte-level BPE over the toy vocabulary with one family's pre-tokenizer."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    tokens, _, merges, bos_id, eos_id = build_vocab(VOCAB_SIZE)
+    vocab = {t: i for i, t in enumerate(tokens[:bos_id])}
+    bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(" ")) for m in merges], ignore_merges=(pre == "llama-bpe"))
+    tok = Tokenizer(bpe)
+    split = lambda r: pre_tokenizers.Split(Regex(r), behavior="isolated", invert=False)  # noqa: E731
+    bytes_only = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    if pre == "qwen2":
+        tok.normalizer = normalizers.NFC()
+        tok.pre_tokenizer = pre_tokenizers.Sequence([split(QWEN2_RE), bytes_only])
+    elif pre == "llama-bpe":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([split(LLAMA3_RE), bytes_only])
+    elif pre == "deepseek-v3":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([split(r) for r in DEEPSEEK3_RES] + [bytes_only])
+    elif pre == "gpt-2":
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    elif pre == "smollm":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                     pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    else:
+        raise ValueError(pre)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken("<|bos|>", special=True, normalized=False),
+                            AddedToken("<|eos|>", special=True, normalized=False)])
+    assert tok.token_to_id("<|bos|>") == bos_id and tok.token_to_id("<|eos|>") == eos_id
+    if pre == "llama-bpe":  # as Llama 3: the post-processor puts BOS in front
+        tok.post_processor = processors.Sequence([
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single="<|bos|> $A", pair="<|bos|> $A <|bos|> $B",
+                                          special_tokens=[("<|bos|>", bos_id)])])
+    return tok
+
+
+def save_hf_dir(name: str, model, config, dtype_name: str, pre: str, prompts, f32_logits: Path | None,
+                check=None) -> dict:
+    """Writes tests/fixtures/tiny_hf/<name>/ and returns its manifest entry. `f32_logits`: the GGUF
+    fixture's reference, valid for an F32 directory; `check(ref_model)` may veto the stored weights."""
+    import shutil
+    from safetensors.torch import load_file
+    from tokenizers import Tokenizer
+    d = HF_ROOT / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[dtype_name]
+    import copy
+    m = copy.deepcopy(model).to(dtype)
+    m.save_pretrained(d, safe_serialization=True)
+    (d / "generation_config.json").unlink(missing_ok=True)  # not read by anything here
+
+    tok = hf_tokenizer(pre)
+    tok.save(str(d / "tokenizer.json"))
+    tc = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "model_max_length": 256,
+          "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": False}
+    if pre == "qwen2":  # the other place transformers keeps a template
+        (d / "chat_template.jinja").write_text(CHATML)
+    else:
+        tc["chat_template"] = CHATML
+    (d / "tokenizer_config.json").write_text(json.dumps(tc, indent=1) + "\n")
+
+    # Token-id goldens from the saved file, read back by the library itself.
+    back = Tokenizer.from_file(str(d / "tokenizer.json"))
+    goldens = [{"text": t, "ids": back.encode(t).ids} for t in TOKEN_LINES]
+    (d / "token_ids.json").write_text("[\n" + ",\n".join(json.dumps(g, ensure_ascii=False) for g in goldens) + "\n]\n")
+
+    stored = {k: v.to(torch.float32).numpy() for k, v in load_file(str(d / "model.safetensors")).items()}
+    ref = type(model)(config).eval()
+    full = dict(stored)
+    if config.tie_word_embeddings:
+        full["lm_head.weight"] = full["model.embed_tokens.weight"]
+    ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in full.items()}, strict=True)
+    entry = {"dtype": dtype_name, "pre": pre, "bytes": sum(p.stat().st_size for p in d.iterdir())}
+    if check is not None:
+        entry.update(check(ref))
+    if dtype_name == "f32":
+        want = hf_state(model)
+        assert set(stored) == set(want) and all(np.array_equal(stored[k], want[k]) for k in want), name
+        entry["logits"] = str(f32_logits.relative_to(HF_ROOT.parent))
+    else:
+        lg64 = run_logits(ref, prompts, torch.float64)
+        write_logits(d / "reference.logits.bin", prompts, lg64, VOCAB_SIZE)
+        entry["logits"] = f"tiny_hf/{name}/reference.logits.bin"
+    assert entry["bytes"] < 1 << 20, (name, entry["bytes"])
+    print(f"tiny_hf/{name}: {json.dumps(entry)}")
+    return entry
+
+
+def update_hf_manifest(entries: dict, generator: str, versions: dict):
+    import tokenizers
+    path = HF_ROOT / "manifest.json"
+    man = json.loads(path.read_text()) if path.exists() else {}
+    man.setdefault("models", {}).update(entries)
+    man["generators"] = sorted(set(man.get("generators", [])) | {generator})
+    man["versions"] = dict(versions, tokenizers=tokenizers.__version__)
+    man["logits_format"] = "HLOG (see tests/fixtures/tiny/README.md); paths relative to tests/fixtures"
+    man["token_ids"] = "token_ids.json: the `tokenizers` library's ids (post-processor included) of each line"
+    path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+
+
+def check_versions() -> dict:
+    """Installed versions of the pinned packages; warns on a mismatch."""
+    versions = {"gguf": getattr(gguf, "__version__", None), "numpy": np.__version__,
+                "torch": torch.__version__.split("+")[0], "transformers": transformers.__version__}
+    try:
+        from importlib.metadata import version
+        versions["gguf"] = version("gguf")
+    except Exception:
+        pass
+    for pkg, want in PINS.items():
+        if versions.get(pkg) != want:
+            print(f"warning: {pkg} {versions.get(pkg)} != pinned {want}; output may differ", file=sys.stderr)
+    return versions
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "tests/fixtures/tiny"))
@@ -498,16 +659,7 @@ def main() -> int:
     import transformers
     out.mkdir(parents=True, exist_ok=True)
 
-    versions = {"gguf": getattr(gguf, "__version__", None), "numpy": np.__version__,
-                "torch": torch.__version__.split("+")[0], "transformers": transformers.__version__}
-    try:
-        from importlib.metadata import version
-        versions["gguf"] = version("gguf")
-    except Exception:
-        pass
-    for pkg, want in PINS.items():
-        if versions.get(pkg) != want:
-            print(f"warning: {pkg} {versions.get(pkg)} != pinned {want}; output may differ", file=sys.stderr)
+    versions = check_versions()
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(PROMPT_SEED)
@@ -523,6 +675,7 @@ def main() -> int:
         "models": {},
     }
 
+    hf_entries = {}
     for spec in MODELS:
         config, model = make_hf_model(spec)
         cfg = dict(spec["config"])
@@ -571,8 +724,12 @@ def main() -> int:
             entry["files"][tname] = info
             print(f"{stem}: {json.dumps({k: v for k, v in info.items() if 'sha' not in k})}")
         manifest["models"][spec["name"]] = entry
+        hf_dtype, hf_pre = HF_DIRS[spec["name"]]
+        hf_entries[spec["name"]] = save_hf_dir(spec["name"], model, config, hf_dtype, hf_pre, prompts,
+                                               out / f"{spec['name']}-f32.logits.bin")
 
     manifest["prompts"] = prompts
+    update_hf_manifest(hf_entries, "tools/make_tiny_models.py", versions)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     worst = check_fixtures(out)
     assert worst < 1e-4, worst

@@ -2,7 +2,8 @@
 """Generate tiny random-weight Mixture-of-Experts / MLA GGUF models plus reference logits from
 Hugging Face transformers.
 
-Output: tests/fixtures/tiny_moe/ (see the README.md there). Same toy byte-level tokenizer, prompts,
+Output: tests/fixtures/tiny_moe/ (see the README.md there), and each model as a Hugging Face
+directory in tests/fixtures/tiny_hf/ (make_tiny_models.save_hf_dir). Same toy byte-level tokenizer, prompts,
 HLOG logits format and pinned versions as tools/make_tiny_models.py, whose helpers are imported.
 
 Pinned versions (tools/requirements-reference.txt):
@@ -26,7 +27,6 @@ the per-frequency factors hearth derives from the GGUF keys.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -119,6 +119,12 @@ MODELS = [
                     max_position_embeddings=256, tie_word_embeddings=False, initializer_range=0.2),
     ),
 ]
+
+# tests/fixtures/tiny_hf/<name>/ (see make_tiny_models.save_hf_dir): safetensors dtype and the
+# pre-tokenizer of its tokenizer.json. F32 where the directory stays under 1 MB (same reference
+# logits as the GGUF file), else BF16; F16 once so every float dtype is imported.
+HF_DIRS = {"deepseek3": ("bf16", "deepseek-v3"), "deepseek3-noqlora": ("f32", "deepseek-v3"),
+           "deepseek2": ("f32", "gpt-2"), "qwen3moe": ("f16", "qwen2"), "glm4moe": ("bf16", "smollm")}
 
 # ----------------------------------------------------------------------------------------------
 # HF <-> GGUF names
@@ -247,31 +253,8 @@ def mtp_block(spec: dict, cfg: dict, rng: np.random.Generator) -> dict[str, np.n
 
 # ----------------------------------------------------------------------------------------------
 
-def make_hf_model(spec: dict):
-    cfg = dict(spec["config"])
-    cfg["vocab_size"] = VOCAB_SIZE
-    config = getattr(transformers, spec["config_class"])(**cfg, attn_implementation="eager", torch_dtype="float32")
-    torch.manual_seed(spec["seed"])
-    model = getattr(transformers, spec["hf_class"])(config).eval()
-    gen = torch.Generator().manual_seed(spec["seed"])
-    std = cfg["initializer_range"]
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-            if name.endswith(("norm.weight", "layernorm.weight")):
-                p.copy_(1.0 + 0.25 * noise)
-            elif name.endswith(".bias"):
-                p.copy_(0.5 * noise)
-            else:
-                p.copy_(std * noise)
-        for name, buf in model.named_buffers():
-            if name.endswith("e_score_correction_bias"):
-                buf.copy_(0.1 * torch.randn(buf.shape, generator=gen, dtype=torch.float32))
-    return config, model
-
-
-def hf_state(model) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+# The HF model (seeded random weights, routing-bias buffers included) and its state dict come from
+# make_tiny_models.py: base.make_hf_model / base.hf_state.
 
 
 def yarn_factors(rope_dims, base_, factor, orig_ctx, beta_fast, beta_slow, ext_factor=1.0):
@@ -493,10 +476,6 @@ def patch_routers():
     v2.DeepseekV2MoEGate.forward = _v2_gate_forward
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "tests/fixtures/tiny_moe"))
@@ -506,18 +485,9 @@ def main() -> int:
     global torch, transformers
     import torch
     import transformers
-    base.torch, base.transformers = torch, transformers  # its run_logits uses them
+    base.torch, base.transformers = torch, transformers  # its helpers use them
     out.mkdir(parents=True, exist_ok=True)
-    versions = {"gguf": None, "numpy": np.__version__, "torch": torch.__version__.split("+")[0],
-                "transformers": transformers.__version__}
-    try:
-        from importlib.metadata import version
-        versions["gguf"] = version("gguf")
-    except Exception:
-        pass
-    for pkg, want in base.PINS.items():
-        if versions.get(pkg) != want:
-            print(f"warning: {pkg} {versions.get(pkg)} != pinned {want}; output may differ", file=sys.stderr)
+    versions = base.check_versions()
 
     torch.set_num_threads(1)
     patch_routers()
@@ -536,11 +506,12 @@ def main() -> int:
         "models": {},
     }
 
+    hf_entries = {}
     for spec in MODELS:
-        config, model = make_hf_model(spec)
+        config, model = base.make_hf_model(spec)
         cfg = dict(spec["config"])
         cfg["vocab_size"] = VOCAB_SIZE
-        sd = hf_state(model)
+        sd = base.hf_state(model)
         gt = to_gguf(sd, cfg, spec["arch"])
         back = from_gguf(gt, cfg, sd.keys(), spec["arch"])
         assert all(np.array_equal(back[k], sd[k]) for k in sd), "to_gguf/from_gguf are not inverse"
@@ -577,8 +548,8 @@ def main() -> int:
                 base_logits = lg64
             flat = np.concatenate([x.ravel() for x in lg64])
             info = {
-                "gguf": gguf_path.name, "gguf_bytes": gguf_path.stat().st_size, "gguf_sha256": sha256(gguf_path),
-                "logits": f"{stem}.logits.bin", "logits_sha256": sha256(out / f"{stem}.logits.bin"),
+                "gguf": gguf_path.name, "gguf_bytes": gguf_path.stat().st_size, "gguf_sha256": base.sha256(gguf_path),
+                "logits": f"{stem}.logits.bin", "logits_sha256": base.sha256(out / f"{stem}.logits.bin"),
                 "logit_std": float(flat.std()), "logit_max_abs": float(np.abs(flat).max()),
                 "min_routing_margin": margin,
                 "max_abs_diff_hf_float32_vs_float64": float(max(np.abs(a - b).max() for a, b in zip(lg32, lg64))),
@@ -588,8 +559,17 @@ def main() -> int:
             entry["files"][tname] = info
             print(f"{stem}: {json.dumps({k: v for k, v in info.items() if 'sha' not in k})}")
         manifest["models"][spec["name"]] = entry
+        hf_dtype, hf_pre = HF_DIRS[spec["name"]]
+
+        def margin_of(ref, spec=spec, cfg=cfg, name=spec["name"]):
+            m = routing_margin(spec, cfg, capture_gate_inputs(ref, spec, prompts))
+            assert m > MIN_ROUTING_MARGIN, f"tiny_hf/{name}: routing near-tie (margin {m:.3g})"
+            return {"min_routing_margin": m}
+        hf_entries[spec["name"]] = base.save_hf_dir(spec["name"], model, config, hf_dtype, hf_pre, prompts,
+                                                    out / f"{spec['name']}-f32.logits.bin", check=margin_of)
 
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n")
+    base.update_hf_manifest(hf_entries, "tools/make_tiny_moe_models.py", versions)
     total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     print(f"total fixture bytes: {total}")
     return 0

@@ -6,8 +6,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "audit/hash.h"
+#include "audit/hash_directory.h"
 #include "audit/known_templates.h"
 #include "core/error.h"
 #include "core/units.h"
@@ -185,7 +187,9 @@ std::string tokenizer_fingerprint(const format::GGUFFile& f) {
 
 Passport make_passport(const std::string& path, bool progress) {
     auto f = format::GGUFFile::open(path);
-    Passport p = make_passport(*f, sha256_file(path, progress));
+    // A Hugging Face directory (imported by GGUFFile::open) is hashed file by file.
+    const bool dir = std::filesystem::is_directory(path);
+    Passport p = make_passport(*f, dir ? sha256_directory(path, progress) : sha256_file(path, progress));
     p.path = path;
     return p;
 }

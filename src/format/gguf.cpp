@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <sstream>
 
 #include "core/error.h"
+#include "format/hf_import.h"
 
 namespace hearth::format {
 namespace {
@@ -316,7 +319,18 @@ int64_t TensorInfo::rows() const {
 
 // ---- GGUFFile --------------------------------------------------------------------------
 
+OwnedBuffer::OwnedBuffer(size_t n) : n_(n) {
+    const size_t rounded = (n + 63) / 64 * 64;
+    if (rounded < n) throw Error("buffer of " + std::to_string(n) + " bytes is too large");
+    p_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+    if (!p_) throw Error("out of memory allocating " + std::to_string(n) + " bytes for imported tensors");
+}
+
+OwnedBuffer::~OwnedBuffer() { std::free(p_); }
+
 std::unique_ptr<GGUFFile> GGUFFile::open(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return import_hf_directory(path);
     std::unique_ptr<GGUFFile> f(new GGUFFile());
     f->map_ = std::make_unique<MappedFile>(path);
     f->name_ = path;
@@ -328,6 +342,50 @@ std::unique_ptr<GGUFFile> GGUFFile::parse(const uint8_t* data, size_t size, cons
     std::unique_ptr<GGUFFile> f(new GGUFFile());
     f->name_ = name;
     f->parse_impl(data, size);
+    return f;
+}
+
+std::unique_ptr<GGUFFile> GGUFFile::from_memory(const std::string& name, uint64_t size,
+                                               std::map<std::string, GGUFValue> metadata,
+                                               std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions) {
+    std::unique_ptr<GGUFFile> f(new GGUFFile());
+    f->name_ = name;
+    f->size_ = size;
+    f->version_ = 0;
+    f->kv_ = std::move(metadata);
+    f->regions_ = std::move(regions);
+    auto fail = [&](const TensorInfo& t, const std::string& what) {
+        throw Error(name + ": tensor " + (t.name.empty() ? std::string("(unnamed)") : t.name) + ": " + what);
+    };
+    for (TensorInfo& t : tensors) {
+        if (t.name.empty()) fail(t, "tensor name is empty");
+        if (t.name.size() > kMaxTensorName) fail(t, "name is longer than " + std::to_string(kMaxTensorName) + " bytes");
+        if (t.shape.empty() || t.shape.size() > kMaxDims) fail(t, "has " + std::to_string(t.shape.size()) + " dimensions, must be 1 to 4");
+        uint64_t n_elem = 1;
+        for (int64_t d : t.shape) {
+            if (d <= 0) fail(t, "shape " + shape_str(t.shape) + " has a dimension <= 0");
+            if (mul_overflows(n_elem, static_cast<uint64_t>(d), n_elem) ||
+                n_elem > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                fail(t, "element count overflows");
+        }
+        if (!dtype_known(static_cast<uint32_t>(t.dtype))) fail(t, "unknown tensor type");
+        const DTypeInfo& info = dtype_info(t.dtype);
+        if (static_cast<uint64_t>(t.shape[0]) % info.block_elems != 0) fail(t, "row is not a whole number of blocks");
+        uint64_t nbytes = 0;
+        if (mul_overflows(n_elem / info.block_elems, info.block_bytes, nbytes) || nbytes != t.nbytes)
+            fail(t, "byte size " + std::to_string(t.nbytes) + " does not match shape " + shape_str(t.shape) + " of type " +
+                        std::string(info.name));
+        bool inside = false;
+        for (const MemoryRegion& r : f->regions_) {
+            if (!t.data || !r.data) continue;
+            const auto p = reinterpret_cast<uintptr_t>(t.data), b = reinterpret_cast<uintptr_t>(r.data);
+            if (p >= b && p - b <= r.size && t.nbytes <= r.size - (p - b)) inside = true;
+        }
+        if (!inside) fail(t, "data does not lie inside the memory it was imported from");
+        t.offset = 0;
+        if (!f->tensor_index_.emplace(t.name, f->tensors_.size()).second) fail(t, "duplicate tensor name");
+        f->tensors_.push_back(std::move(t));
+    }
     return f;
 }
 

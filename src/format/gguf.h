@@ -61,10 +61,44 @@ struct TensorInfo {
     int64_t rows() const;  // product of shape[1..]
 };
 
+// Memory that tensors of an in-memory view (GGUFFile::from_memory) point into, and the
+// object that keeps it alive (a shared MappedFile, an OwnedBuffer).
+struct MemoryRegion {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+    std::shared_ptr<const void> owner;
+};
+
+// A heap buffer for tensors that must be rearranged before use (imported weights),
+// aligned like mapped GGUF data so every kernel sees the same alignment.
+class OwnedBuffer {
+public:
+    explicit OwnedBuffer(size_t n);
+    ~OwnedBuffer();
+    OwnedBuffer(const OwnedBuffer&) = delete;
+    OwnedBuffer& operator=(const OwnedBuffer&) = delete;
+    uint8_t* data() { return p_; }
+    const uint8_t* data() const { return p_; }
+    size_t size() const { return n_; }
+
+private:
+    uint8_t* p_ = nullptr;
+    size_t n_ = 0;
+};
+
 class GGUFFile {
 public:
     // Opens, maps and validates. Throws hearth::Error("<path>: <what is wrong>").
+    // A directory is imported as a Hugging Face model (config.json, *.safetensors,
+    // tokenizer.json; see format/hf_import.h) and presented as the same GGUF view.
     static std::unique_ptr<GGUFFile> open(const std::string& path);
+    // A view over metadata and tensors already in memory (an imported model). Each tensor's
+    // data must lie wholly inside one of `regions`, which the view keeps alive; names, shapes,
+    // types and byte sizes are validated as the reader validates a file. `size` is the bytes
+    // of the sources, for display; version() of such a view is 0.
+    static std::unique_ptr<GGUFFile> from_memory(const std::string& name, uint64_t size,
+                                                 std::map<std::string, GGUFValue> metadata,
+                                                 std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions);
     // Parses an in-memory buffer (used by the fuzzer and tests); `name` is used in errors.
     // The buffer must outlive the returned object.
     static std::unique_ptr<GGUFFile> parse(const uint8_t* data, size_t size, const std::string& name);
@@ -96,6 +130,7 @@ private:
     void parse_impl(const uint8_t* data, size_t size);
 
     std::unique_ptr<MappedFile> map_;
+    std::vector<MemoryRegion> regions_;  // from_memory views only
     std::string name_;
     uint64_t size_ = 0;
     uint32_t version_ = 0;

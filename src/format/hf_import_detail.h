@@ -1,0 +1,57 @@
+#pragma once
+// Shared by the Hugging Face importer's parts (hf_import.cpp: config + weights,
+// hf_tokenizer.cpp: tokenizer.json): JSON field access with errors naming the file and
+// field, and builders of GGUF metadata values.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "format/gguf.h"
+
+namespace hearth::format::hf {
+
+using json = nlohmann::json;
+using Metadata = std::map<std::string, GGUFValue>;
+
+// Reads and parses a JSON file; throws hearth::Error("<path>: ...") when unreadable or invalid.
+json read_json(const std::filesystem::path& path);
+
+// Typed access to one JSON object; missing and null fields are the same ("absent").
+class JsonObject {
+public:
+    JsonObject(const json& j, std::string file) : j_(j), file_(std::move(file)) {}
+    const json* get(const std::string& key) const;  // null when absent or JSON null
+    bool has(const std::string& key) const { return get(key) != nullptr; }
+    int64_t i(const std::string& key) const;
+    int64_t i(const std::string& key, int64_t def) const;
+    double f(const std::string& key) const;
+    double f(const std::string& key, double def) const;
+    bool b(const std::string& key, bool def) const;
+    std::string s(const std::string& key, const std::string& def) const;
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+    const std::string& file() const { return file_; }
+
+private:
+    const json& j_;
+    std::string file_;
+};
+
+GGUFValue u32(uint64_t v);
+GGUFValue i32(int64_t v);
+GGUFValue f32(double v);
+GGUFValue boolean(bool v);
+GGUFValue str(std::string v);
+GGUFValue str_array(std::vector<std::string> v);
+GGUFValue i32_array(const std::vector<int32_t>& v);
+
+// tokenizer.json + tokenizer_config.json (+ config.json's *_token_id) -> tokenizer.ggml.* and
+// tokenizer.chat_template. The vocabulary is padded to n_vocab (the embedding rows) with
+// unused "[PAD<id>]" tokens, as the GGUF converter does. Appends the files read to `used`.
+void import_tokenizer(const std::filesystem::path& dir, const JsonObject& config, int64_t n_vocab, Metadata& kv,
+                      std::vector<std::filesystem::path>& used);
+
+}  // namespace hearth::format::hf
