@@ -241,6 +241,13 @@ FEATURES = [
     ("error_tojson_undefined", "{{ undef | tojson }}"),
     ("error_div_zero", "{{ 1 // 0 }}"),
     ("in_undefined", "{{ 'a' in undef }}"),
+    ("chained_compare", "{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }} {{ 0 <= n < 10 }} {{ 'a' < 'b' == 'b' }} {{ 1 == 1 in xs }} {{ 3 > 2 > 1 > 0 }} {{ 1 < 2 > 5 }} {{ 2 != 3 not in xs }} {% if 0 < xs | length <= 3 %}ok{% endif %}"),
+    ("percent_format", "{{ '%s and %s' % ('a', 1) }}|{{ '%d%%' % 42 }}|{{ '%5.2f|%-6s|%03d|%x|%X|%#o|%+d|% d|%#x' % (3.14159, 'ab', 7, 255, 255, 8, 5, 3, 255) }}|{{ '%(name)s is %(n)d' % {'name': 'x', 'n': n} }}|{{ '%r' % 'q' }}|{{ '%s' % [1, 2] }}|{{ '%.3s|%5s|%c|%c' % (u, u, 65, 'é') }}|{{ '%e|%g|%G|%.2e|%08.3f|%-8.1f|' % (12345.678, 0.0001, 1e20, -0.5, -3.14159, 2.25) }}|{{ '%d|%i|%5d|%-5d|%05d' % (3.9, -7, -42, 42, -42) }}|{{ '%s' % none }}|{{ '%s' % {'a': 1} }}|{{ 'plain' % {'a': 1} }}|{{ '%s-%s' % (msgs[0].values() | list | first, n) }}"),
+    ("error_percent_few_args", "{{ '%s %s' % ('a',) }}"),
+    ("error_percent_extra_args", "{{ '%s' % ('a', 'b') }}"),
+    ("error_percent_d_string", "{{ '%d' % 'x' }}"),
+    ("error_include", "{% include 'other.j2' %}"),
+    ("error_import", "{% import 'macros.j2' as m %}{{ m.x() }}"),
 ]
 
 

@@ -127,7 +127,7 @@ void chat(const ChatOptions& o) {
             std::fprintf(stderr, "[system prompt set; conversation restarted]\n");
             continue;
         }
-        if (line.rfind("/save", 0) == 0) {
+        if (line == "/save" || line.rfind("/save ", 0) == 0) {
             std::string path = line.size() > 6 ? line.substr(6) : "";
             if (path.empty()) {
                 std::fprintf(stderr, "usage: /save FILE\n");

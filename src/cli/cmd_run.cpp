@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "chat/grammar.h"
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -23,6 +24,7 @@ struct RunOptions {
     bool verbose_prompt = false;
     bool print_ids = false;
     std::vector<std::string> stop;
+    std::string grammar_file;  // GBNF: only text the grammar derives is generated
 };
 
 void run(const RunOptions& o) {
@@ -49,7 +51,13 @@ void run(const RunOptions& o) {
         for (int32_t id : ids) std::fprintf(stderr, " %d", id);
         std::fprintf(stderr, "\n");
     }
+    // Compiled before the prompt runs, so a bad grammar fails fast.
+    std::unique_ptr<chat::GrammarConstraint> constraint;
+    if (!o.grammar_file.empty())
+        constraint = std::make_unique<chat::GrammarConstraint>(
+            std::make_shared<const chat::Grammar>(chat::load_gbnf_file(o.grammar_file)), chat::TokenIndex::build(tok));
     engine::GenerateOptions g;
+    g.constraint = constraint.get();
     g.max_tokens = o.n_predict;
     g.sampling = o.sampling;
     g.ignore_eos = o.ignore_eos;
@@ -74,6 +82,14 @@ void run(const RunOptions& o) {
     std::fprintf(stderr, "\n[%s] prefill: %lld tokens in %.2f s (%.1f tok/s) | decode: %zu tokens in %.2f s (%.1f tok/s) | %d threads\n",
                  r.finish_reason.c_str(), static_cast<long long>(r.n_prompt), r.prefill_seconds, pp, r.tokens.size(),
                  r.decode_seconds, tg, pool.size());
+    if (constraint) {
+        const auto& st = constraint->stats();
+        std::fprintf(stderr, "[grammar] %s | %.2f ms per token in the constraint (%lld checks, %lld masks, %lld forced)\n",
+                     constraint->complete() ? "complete" : "incomplete",
+                     r.tokens.empty() ? 0.0 : 1000.0 * st.seconds / static_cast<double>(r.tokens.size()),
+                     static_cast<long long>(st.allows_calls), static_cast<long long>(st.mask_calls),
+                     static_cast<long long>(st.forced));
+    }
 }
 
 }  // namespace
@@ -92,6 +108,7 @@ void register_run(CLI::App& app) {
     sub->add_flag("--verbose-prompt", o->verbose_prompt, "print the prompt's token ids");
     sub->add_flag("--print-ids", o->print_ids, "print the generated token ids after the text");
     sub->add_option("--stop", o->stop, "stop string (repeatable)");
+    sub->add_option("--grammar", o->grammar_file, "constrain the output to a GBNF grammar file (rule 'root')");
     sub->callback([o] {
         if (o->prompt.empty() && o->prompt_file.empty()) throw Error("give a prompt with -p TEXT or -f FILE");
         run(*o);

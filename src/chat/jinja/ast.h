@@ -28,6 +28,7 @@ struct Expr {
         Test,       // a is [not] name(args)
         Unary,      // op a   (op: "-", "+", "not")
         Binary,     // a op b (op: + - * / // % ** ~ and or in "not in" == != < > <= >=)
+        Compare,    // a op1 x1 op2 x2 ...: a chain of two or more comparisons; kwargs = (op, x)
         Cond,       // a if b else c (c may be null)
     };
     Kind kind;

@@ -3,6 +3,7 @@
 // and ImmutableSandboxedEnvironment, which is what transformers renders chat templates with.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <unordered_map>
 
 #include "chat/jinja/template.h"
@@ -23,18 +24,21 @@ struct TemplateRaise {
     std::string msg;
 };
 
+// Scopes belong to the render (Interp::scopes_), not to each other or to the closures that
+// see them: a macro stored in the scope it was defined in would otherwise own that scope
+// through its closure and the scope would own the macro, a cycle no reference count frees.
 struct Scope {
     std::unordered_map<std::string, Value> vars;
-    std::shared_ptr<Scope> parent;
+    Scope* parent = nullptr;
     const Value* lookup(const std::string& n) const {
-        for (const Scope* s = this; s; s = s->parent.get()) {
+        for (const Scope* s = this; s; s = s->parent) {
             auto it = s->vars.find(n);
             if (it != s->vars.end()) return &it->second;
         }
         return nullptr;
     }
 };
-using ScopePtr = std::shared_ptr<Scope>;
+using ScopePtr = Scope*;
 
 [[noreturn]] void fail_undefined(const Value& v) {
     raise(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
@@ -316,9 +320,176 @@ std::string html_escape(const std::string& s) {
     return o;
 }
 
+// Python's printf-style `str % args` (what `'%s: %d' % (name, n)` does in a template).
+std::string percent_format(const std::string& fmt, const Value& arg) {
+    List args;
+    const bool mapping = arg.is_dict();
+    if (arg.kind() == Value::Kind::Tuple) args = arg.items();
+    else args.push_back(arg);
+    size_t next = 0;
+    bool used_key = false;
+    auto take = [&]() -> const Value& {
+        if (next >= args.size()) raise("not enough arguments for format string");
+        return args[next++];
+    };
+    auto pad = [](std::string body, size_t width, bool left, char fill, size_t sign_len) {
+        size_t len = utf8_length(body);
+        if (len >= width) return body;
+        const size_t n = width - len;
+        if (left) return body + std::string(n, ' ');
+        if (fill == '0') return body.substr(0, sign_len) + std::string(n, '0') + body.substr(sign_len);
+        return std::string(n, ' ') + body;
+    };
+    std::string out;
+    size_t i = 0;
+    while (i < fmt.size()) {
+        if (fmt[i] != '%') {
+            out += fmt[i++];
+            continue;
+        }
+        ++i;
+        if (i >= fmt.size()) raise("incomplete format");
+        const Value* v = nullptr;
+        if (fmt[i] == '(') {
+            size_t close = fmt.find(')', i);
+            if (close == std::string::npos) raise("incomplete format key");
+            if (!mapping) raise("format requires a mapping");
+            const Value* found = arg.dict_ref().find(Value(fmt.substr(i + 1, close - i - 1)));
+            if (!found) raise("KeyError: " + py_str_repr(fmt.substr(i + 1, close - i - 1)));
+            v = found;
+            used_key = true;
+            i = close + 1;
+        }
+        bool left = false, plus = false, space = false, alt = false, zero = false;
+        for (; i < fmt.size(); ++i) {
+            const char f = fmt[i];
+            if (f == '-') left = true;
+            else if (f == '+') plus = true;
+            else if (f == ' ') space = true;
+            else if (f == '#') alt = true;
+            else if (f == '0') zero = true;
+            else break;
+        }
+        auto number = [&](const char* what) -> int64_t {
+            if (i < fmt.size() && fmt[i] == '*') {
+                ++i;
+                const Value& w = take();
+                if (!w.is_int() && !w.is_bool()) raise(std::string("* wants int"));
+                return w.as_int();
+            }
+            int64_t n = 0;
+            while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') {
+                n = n * 10 + (fmt[i++] - '0');
+                if (n > 100000) raise(std::string(what) + " too big");
+            }
+            return n;
+        };
+        int64_t width = number("width");
+        if (width < 0) {
+            left = true;
+            width = -width;
+        }
+        int64_t prec = -1;
+        if (i < fmt.size() && fmt[i] == '.') {
+            ++i;
+            prec = std::max<int64_t>(0, number("precision"));
+        }
+        while (i < fmt.size() && (fmt[i] == 'h' || fmt[i] == 'l' || fmt[i] == 'L')) ++i;
+        if (i >= fmt.size()) raise("incomplete format");
+        const char conv = fmt[i++];
+        if (conv == '%') {
+            out += '%';
+            continue;
+        }
+        if (!v) v = &take();
+        const size_t w = static_cast<size_t>(width);
+        switch (conv) {
+            case 's': case 'r': case 'a': {
+                std::string t = conv == 's' ? v->str() : v->repr();
+                if (prec >= 0) t = u32_to_utf8(utf8_to_u32(t).substr(0, static_cast<size_t>(prec)));
+                out += pad(t, w, left, ' ', 0);
+                break;
+            }
+            case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': {
+                const bool dec = conv == 'd' || conv == 'i' || conv == 'u';
+                int64_t n;
+                if (v->is_int() || v->is_bool()) n = v->as_int();
+                else if (v->is_float() && dec) n = static_cast<int64_t>(std::trunc(v->as_float()));
+                else if (dec) raise(std::string("%") + conv + " format: a real number is required, not " + v->type_name());
+                else raise(std::string("%") + conv + " format: an integer is required, not " + v->type_name());
+                const uint64_t mag = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+                std::string digits;
+                const unsigned base = dec ? 10 : conv == 'o' ? 8 : 16;
+                const char* set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+                for (uint64_t m = mag; digits.empty() || m > 0; m /= base) digits.insert(digits.begin(), set[m % base]);
+                if (prec > static_cast<int64_t>(digits.size())) digits.insert(0, static_cast<size_t>(prec) - digits.size(), '0');
+                std::string sign = n < 0 ? "-" : plus ? "+" : space ? " " : "";
+                if (alt && !dec) sign += conv == 'o' ? "0o" : conv == 'x' ? "0x" : "0X";
+                out += pad(sign + digits, w, left, zero ? '0' : ' ', sign.size());
+                break;
+            }
+            case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': {
+                if (!v->is_number()) raise("must be real number, not " + v->type_name());
+                std::string spec = "%";
+                if (plus) spec += '+';
+                if (space) spec += ' ';
+                if (alt) spec += '#';
+                spec += "." + std::to_string(prec < 0 ? 6 : prec) + conv;
+                char buf[512];
+                std::snprintf(buf, sizeof buf, spec.c_str(), v->as_float());
+                std::string t = buf;
+                size_t sign_len = (!t.empty() && (t[0] == '-' || t[0] == '+' || t[0] == ' ')) ? 1 : 0;
+                bool finite = std::isfinite(v->as_float());
+                out += pad(t, w, left, zero && finite ? '0' : ' ', sign_len);
+                break;
+            }
+            case 'c': {
+                std::string t;
+                if (v->is_int()) {
+                    if (v->as_int() < 0 || v->as_int() > 0x10FFFF) raise("%c arg not in range(0x110000)");
+                    t = u32_to_utf8(std::u32string(1, static_cast<char32_t>(v->as_int())));
+                } else if (v->is_string() && utf8_length(v->str_ref()) == 1) {
+                    t = v->str_ref();
+                } else {
+                    raise("%c requires an int or a unicode character");
+                }
+                out += pad(t, w, left, ' ', 0);
+                break;
+            }
+            default: {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "%x", static_cast<unsigned char>(conv));
+                raise(std::string("unsupported format character '") + conv + "' (0x" + hex + ") at index " +
+                      std::to_string(i - 1));
+            }
+        }
+    }
+    if (!mapping && !used_key && next < args.size()) raise("not all arguments converted during string formatting");
+    return out;
+}
+
 class Interp {
 public:
     std::shared_ptr<Body> body;
+
+    Interp() = default;
+    Interp(const Interp&) = delete;
+    Interp& operator=(const Interp&) = delete;
+    // Breaks what reference counting cannot: scope variables first (macros, callers), then
+    // the namespaces made during this render, which a template can make refer to themselves
+    // (`ns.me = ns`) or hold a macro. A closure that outlives the render finds `alive_`
+    // expired and raises instead of touching freed scopes.
+    ~Interp() {
+        alive_.reset();
+        for (auto& sc : scopes_) sc->vars.clear();
+        for (auto& ns : namespaces_) ns.dict_ref().entries.clear();
+    }
+
+    Scope* new_scope(Scope* parent) {
+        scopes_.push_back(std::make_unique<Scope>());
+        scopes_.back()->parent = parent;
+        return scopes_.back().get();
+    }
 
     enum class Flow { Normal, Break, Continue };
 
@@ -349,6 +520,10 @@ public:
     }
 
 private:
+    std::vector<std::unique_ptr<Scope>> scopes_;
+    std::vector<Value> namespaces_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>(0);
+
     void assign(const ScopePtr& sc, const std::vector<std::string>& targets, const Value& v) {
         if (targets.size() == 1) {
             sc->vars[targets[0]] = v;
@@ -396,10 +571,11 @@ private:
                 Value fn = eval(*call.a, sc);
                 CallArgs args = eval_args(call, sc);
                 const Stmt* blk = &s;
-                args.kw.emplace_back("caller", Value::function("caller", [this, blk, sc](CallArgs&) {
+                std::weak_ptr<char> alive = alive_;
+                args.kw.emplace_back("caller", Value::function("caller", [this, blk, sc, alive](CallArgs&) {
+                    if (alive.expired()) raise("caller() called after its template finished rendering");
                     std::string buf;
-                    auto inner = std::make_shared<Scope>();
-                    inner->parent = sc;
+                    Scope* inner = new_scope(sc);
                     exec(blk->body, inner, buf);
                     return Value(buf);
                 }));
@@ -428,8 +604,7 @@ private:
     Flow exec_for(const Stmt& s, const ScopePtr& sc, std::string& out) {
         Value seq = eval(*s.expr, sc);
         List items = iterate(seq);
-        auto ls = std::make_shared<Scope>();
-        ls->parent = sc;
+        Scope* ls = new_scope(sc);
         if (s.cond) {
             List kept;
             for (const auto& it : items) {
@@ -468,9 +643,10 @@ private:
 
     Value make_macro(const Stmt& s, const ScopePtr& def_scope) {
         const Stmt* m = &s;
-        return Value::function(s.name, [this, m, def_scope](CallArgs& a) {
-            auto ms = std::make_shared<Scope>();
-            ms->parent = def_scope;
+        std::weak_ptr<char> alive = alive_;
+        return Value::function(s.name, [this, m, def_scope, alive](CallArgs& a) {
+            if (alive.expired()) raise("macro '" + m->name + "' called after its template finished rendering");
+            Scope* ms = new_scope(def_scope);
             if (a.pos.size() > m->params.size())
                 raise("macro '" + m->name + "' takes not more than " + std::to_string(m->params.size()) +
                       " argument(s)");
@@ -588,6 +764,15 @@ private:
                 return v.is_float() ? Value(-v.as_float()) : Value(-v.as_int());
             }
             case Expr::Kind::Binary: return binary(e, sc);
+            case Expr::Kind::Compare: {
+                Value l = eval(*e.a, sc);
+                for (const auto& [op, x] : e.kwargs) {
+                    Value r = eval(*x, sc);
+                    if (!compare_op(op, l, r)) return Value(false);
+                    l = std::move(r);
+                }
+                return Value(true);
+            }
             case Expr::Kind::Cond:
                 if (eval(*e.b, sc).truthy()) return eval(*e.a, sc);
                 if (e.c) return eval(*e.c, sc);
@@ -610,14 +795,9 @@ private:
         Value l = eval(*e.a, sc);
         Value r = eval(*e.b, sc);
         if (op == "~") return Value(l.str() + r.str());
-        if (op == "==") return Value(l == r);
-        if (op == "!=") return Value(!(l == r));
-        if (op == "in") return Value(contains(r, l));
-        if (op == "not in") return Value(!contains(r, l));
-        if (op == "<") return Value(compare(l, r, op) < 0);
-        if (op == ">") return Value(compare(l, r, op) > 0);
-        if (op == "<=") return Value(compare(l, r, op) <= 0);
-        if (op == ">=") return Value(compare(l, r, op) >= 0);
+        if (op == "==" || op == "!=" || op == "in" || op == "not in" || op == "<" || op == ">" || op == "<=" ||
+            op == ">=")
+            return Value(compare_op(op, l, r));
         if (l.is_undefined()) fail_undefined(l);
         if (r.is_undefined()) fail_undefined(r);
         auto type_err = [&]() -> Value {
@@ -688,8 +868,20 @@ private:
                 return seq.kind() == Value::Kind::List ? Value::list(std::move(o)) : Value::tuple(std::move(o));
             }
         }
-        if (op == "%" && l.is_string()) raise("unsupported construct 'printf-style string formatting (%)'");
+        if (op == "%" && l.is_string()) return Value(percent_format(l.str_ref(), r));
         return type_err();
+    }
+
+    static bool compare_op(const std::string& op, const Value& l, const Value& r) {
+        if (op == "==") return l == r;
+        if (op == "!=") return !(l == r);
+        if (op == "in") return contains(r, l);
+        if (op == "not in") return !contains(r, l);
+        const int c = compare(l, r, op);
+        if (op == "<") return c < 0;
+        if (op == ">") return c > 0;
+        if (op == "<=") return c <= 0;
+        return c >= 0;
     }
 
     // ---- attribute and item access (jinja2's sandboxed getattr / getitem) ----
@@ -951,9 +1143,12 @@ private:
             return Value::list(std::move(out));
         });
     }
-    static Value builtin_namespace() {
-        return Value::function("namespace", [](CallArgs& a) {
+    Value builtin_namespace() {
+        std::weak_ptr<char> alive = alive_;
+        return Value::function("namespace", [this, alive](CallArgs& a) {
+            if (alive.expired()) raise("namespace() called after its template finished rendering");
             Value ns = Value::namespace_();
+            namespaces_.push_back(ns);
             for (const auto& p : a.pos) {
                 if (!p.is_dict()) raise("namespace() positional argument must be a mapping");
                 for (const auto& [k, v] : p.dict_ref().entries) ns.dict_ref().set(k, v);
@@ -1309,7 +1504,7 @@ Template::Template(const std::string& source, const LexOptions& opts)
 std::string Template::render(const Value& context) const {
     Interp in;
     in.body = body_;
-    auto top = std::make_shared<Scope>();
+    Scope* top = in.new_scope(nullptr);
     if (context.is_dict())
         for (const auto& [k, v] : context.dict_ref().entries) top->vars[k.str()] = v;
     // raise_exception as transformers defines it; a caller may override it in the context.
@@ -1318,8 +1513,7 @@ std::string Template::render(const Value& context) const {
             throw TemplateRaise{a.pos.empty() ? std::string() : a.pos[0].str()};
         });
     std::string out;
-    auto root = std::make_shared<Scope>();
-    root->parent = top;
+    Scope* root = in.new_scope(top);
     in.exec(*body_, root, out);
     return out;
 }

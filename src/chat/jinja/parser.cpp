@@ -323,6 +323,9 @@ private:
         if (cur().type != Tok::Name) fail(line, "expected a statement name, got " + describe(cur()));
         std::string kw = next().text;
         std::string which;
+        if (kw == "include" || kw == "import" || kw == "from" || kw == "extends")
+            throw Error("unsupported: " + kw + " at line " + std::to_string(line) +
+                        " (a chat template is rendered on its own and cannot load other templates)");
         if (kw == "if") {
             auto s = std::make_unique<Stmt>(Stmt::Kind::If, line);
             s->conds.push_back(parse_expr());
@@ -523,9 +526,12 @@ private:
         }
         return parse_compare();
     }
+    // One comparison is a Binary; a chain (a < b <= c) is a Compare, evaluated as Python does:
+    // pairwise, each operand once, stopping at the first false.
     ExprPtr parse_compare() {
         ExprPtr e = parse_math1();
-        Expr* prev_right = nullptr;  // chained comparisons (a < b < c) are not supported
+        std::vector<std::pair<std::string, ExprPtr>> chain;
+        int first_line = cur().line;
         while (true) {
             std::string op;
             int line = cur().line;
@@ -542,12 +548,15 @@ private:
             } else {
                 break;
             }
-            if (prev_right) fail(line, "unsupported chained comparison");
-            ExprPtr r = parse_math1();
-            e = binary(op, std::move(e), std::move(r), line);
-            prev_right = e->b.get();
+            if (chain.empty()) first_line = line;
+            chain.emplace_back(op, parse_math1());
         }
-        return e;
+        if (chain.empty()) return e;
+        if (chain.size() == 1) return binary(chain[0].first, std::move(e), std::move(chain[0].second), first_line);
+        auto c = make(Expr::Kind::Compare, first_line);
+        c->a = std::move(e);
+        c->kwargs = std::move(chain);
+        return c;
     }
     ExprPtr parse_math1() {
         ExprPtr e = parse_concat();
