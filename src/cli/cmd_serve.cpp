@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "cli/common.h"
 #include "core/error.h"
 #include "model/model.h"
+#include "audit/hash.h"
+#include "server/config.h"
 #include "server/server.h"
 
 namespace hearth::cli {
@@ -18,8 +21,8 @@ namespace {
 struct ServeOptions {
     std::vector<std::string> models;
     std::vector<std::string> aliases;
-    std::string host = "127.0.0.1";
-    int port = 8080;
+    std::string host;  // "": the config's, else 127.0.0.1
+    int port = -1;     // -1: the config's, else 8080
     std::vector<std::string> api_keys;
     std::string api_key_file;
     int threads = 0;
@@ -27,15 +30,83 @@ struct ServeOptions {
     int64_t batch = 256;
     std::string kv_type = "f16";
     size_t max_queue = 16;
-    size_t max_body_bytes = 8u << 20;
+    int64_t parallel = 4;
+    double request_timeout = 0;
+    size_t max_body_bytes = 0;  // 0: the config's, else 8 MiB
     bool offline = false;
+    std::string config;
+    bool hash_key = false;
+    std::string audit_log, audit_content, audit_fsync, audit_hmac_key_file;
 };
 
-void serve(const ServeOptions& o) {
+// Reads the key to hash from stdin (not argv, which other users can see), prints its digest.
+void hash_key() {
+    std::string key;
+    std::getline(std::cin, key);
+    while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+    if (key.empty()) throw Error("--hash-key: give the key on standard input (e.g. echo -n KEY | hearth serve --hash-key)");
+    std::printf("%s\n", server::ApiKeys::hex(server::ApiKeys::sha256(key)).c_str());
+}
+
+// The config file (if any) with the command line's models, keys and audit options merged in.
+server::ServeConfig merged_config(const ServeOptions& o) {
+    server::ServeConfig cfg = o.config.empty() ? server::ServeConfig{} : server::load_serve_config(o.config);
     if (!o.aliases.empty() && o.aliases.size() != o.models.size())
         throw Error("--alias: give one alias per -m model (" + std::to_string(o.models.size()) + " models, " +
                     std::to_string(o.aliases.size()) + " aliases)");
+    for (size_t i = 0; i < o.models.size(); ++i) {
+        server::ModelConfig m;
+        m.path = o.models[i];
+        m.alias = o.aliases.empty() ? std::filesystem::path(o.models[i]).stem().string() : o.aliases[i];
+        m.ctx = o.ctx;
+        m.threads = o.threads;
+        m.batch = o.batch;
+        m.kv_type = o.kv_type;
+        m.max_queue = o.max_queue;
+        cfg.models.push_back(m);
+    }
+    if (cfg.models.empty()) throw Error("serve: give a model with -m FILE, or [[models]] in a --config file");
+    if (!o.host.empty()) cfg.host = o.host;
+    if (o.port >= 0) cfg.port = o.port;
+    if (o.offline) cfg.offline = true;
+    if (o.max_body_bytes > 0) cfg.max_body_bytes = o.max_body_bytes;
+    if (!o.audit_log.empty()) {
+        server::AuditConfig a = cfg.audit.value_or(server::AuditConfig{});
+        a.path = o.audit_log;
+        cfg.audit = a;
+    }
+    if (cfg.audit) {
+        if (!o.audit_content.empty()) cfg.audit->content = server::parse_audit_content(o.audit_content);
+        if (!o.audit_fsync.empty()) cfg.audit->fsync = server::parse_audit_fsync(o.audit_fsync);
+        if (!o.audit_hmac_key_file.empty()) cfg.audit->hmac_key_file = o.audit_hmac_key_file;
+    } else if (!o.audit_content.empty() || !o.audit_fsync.empty() || !o.audit_hmac_key_file.empty()) {
+        throw Error("--audit-content/--audit-fsync/--audit-hmac-key-file need --audit-log (or [audit] path)");
+    }
+    server::validate_serve_config(cfg, o.config.empty() ? "command line" : o.config);
+    return cfg;
+}
+
+void serve(const ServeOptions& o) {
+    if (o.hash_key) return hash_key();
+    const server::ServeConfig cfg = merged_config(o);
+    // No egress: refuse before anything is loaded or bound.
+    if (cfg.offline && !cfg.upstreams.empty()) {
+        std::string names;
+        for (const auto& u : cfg.upstreams) names += (names.empty() ? "" : ", ") + u.name + " (" + u.base_url + ")";
+        throw Error("offline: the config names upstreams: " + names +
+                    "; refusing to start (remove them, or drop --offline / [server] offline)");
+    }
+
     server::ApiKeys keys;
+    for (const auto& k : cfg.keys) {
+        server::KeyPolicy p;
+        p.id = k.id;
+        p.digest = server::ApiKeys::from_hex(k.sha256);
+        p.models = k.models;
+        p.max_request_bytes = k.max_request_bytes;
+        p.tokens_per_minute = k.tokens_per_minute;
+        keys.add(std::move(p));
+    }
     for (const auto& k : o.api_keys) keys.add(k);
     if (!o.api_key_file.empty()) {
         std::ifstream in(o.api_key_file);
@@ -47,6 +118,20 @@ void serve(const ServeOptions& o) {
         }
     }
 
+    // Opened before the models load, so a log that fails its tail check stops us at once.
+    std::unique_ptr<server::AuditLog> audit;
+    if (cfg.audit) {
+        server::AuditLogOptions ao;
+        ao.path = cfg.audit->path;
+        ao.content = cfg.audit->content;
+        ao.fsync = cfg.audit->fsync;
+        ao.fsync_interval_ms = cfg.audit->fsync_interval_ms;
+        if (!cfg.audit->hmac_key_file.empty()) ao.hmac_key = server::read_hmac_key_file(cfg.audit->hmac_key_file);
+        audit = std::make_unique<server::AuditLog>(ao);
+        if (!audit->open_note().empty())
+            std::fprintf(stderr, "hearth serve: audit log %s: %s\n", ao.path.c_str(), audit->open_note().c_str());
+    }
+
     // SIGINT/SIGTERM are taken by a thread with sigwait (blocked everywhere else, so every
     // thread created below inherits the mask), which then stops the server cleanly.
     sigset_t set;
@@ -56,40 +141,66 @@ void serve(const ServeOptions& o) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     server::ServerOptions so;
-    so.host = o.host;
-    so.port = o.port;
-    so.max_body_bytes = o.max_body_bytes;
+    so.host = cfg.host;
+    so.port = cfg.port;
+    so.max_body_bytes = cfg.max_body_bytes;
+    so.http_threads = cfg.http_threads;
+    so.offline = cfg.offline;
     server::Server srv(so, std::move(keys));
 
-    ModelOptions mo;
-    mo.threads = o.threads;
-    mo.ctx = o.ctx;
-    mo.batch = o.batch;
-    mo.kv_type = o.kv_type;
-    server::WorkerOptions wo;
-    wo.threads = thread_count(mo);
-    wo.session = session_options(mo);
-    wo.max_queue = o.max_queue;
     std::vector<std::string> seen;
-    for (size_t i = 0; i < o.models.size(); ++i) {
-        std::string alias = o.aliases.empty() ? std::filesystem::path(o.models[i]).stem().string() : o.aliases[i];
-        for (const auto& s : seen)
-            if (s == alias) throw Error("two models share the alias '" + alias + "' (use --alias)");
-        seen.push_back(alias);
-        auto m = load_model(o.models[i]);
-        srv.add_model(std::make_unique<server::ModelWorker>(alias, o.models[i], std::move(m), wo, &srv.metrics()));
+    nlohmann::ordered_json started = nlohmann::ordered_json::array();
+    int threads = 0;
+    for (const auto& mc : cfg.models) {
+        ModelOptions mo;
+        mo.threads = mc.threads;
+        mo.ctx = mc.ctx;
+        mo.batch = mc.batch;
+        mo.kv_type = mc.kv_type;
+        server::WorkerOptions wo;
+        wo.threads = threads = thread_count(mo);
+        wo.session = session_options(mo);
+        wo.max_queue = mc.max_queue;
+        wo.max_sequences = mc.max_sequences > 0 ? mc.max_sequences : o.parallel;
+        wo.request_timeout_s = o.request_timeout;
+        seen.push_back(mc.alias);
+        server::ModelExtras ex;
+        ex.sampling = mc.sampling;
+        // The audit log names the exact weights that answered: hashed once, here.
+        if (audit) ex.sha256 = audit::sha256_file(mc.path);
+        auto m = load_model(mc.path);
+        srv.add_model(std::make_unique<server::ModelWorker>(mc.alias, mc.path, std::move(m), wo, &srv.metrics()),
+                      ex);
+        started.push_back({{"alias", mc.alias}, {"path", mc.path}, {"sha256", ex.sha256}});
+    }
+    for (const auto& u : cfg.upstreams) {
+        srv.add_upstream(std::make_unique<server::Upstream>(u));
+        started.push_back({{"upstream", u.name}, {"base_url", u.base_url}, {"models", u.models}});
+    }
+    srv.set_routes(cfg.routes);
+    if (audit) {
+        audit->append_start(started);
+        srv.set_audit_log(std::move(audit));
     }
 
     int port = srv.bind();
-    std::fprintf(stderr, "hearth serve: %zu model%s (%s), %d threads, context %lld\n", o.models.size(),
-                 o.models.size() == 1 ? "" : "s", [&] {
+    std::fprintf(stderr, "hearth serve: %zu model%s (%s), %d threads, %lld parallel sequences of context %lld\n",
+                 cfg.models.size(), cfg.models.size() == 1 ? "" : "s", [&] {
                      std::string s;
                      for (const auto& a : seen) s += (s.empty() ? "" : ", ") + a;
                      return s;
                  }().c_str(),
-                 wo.threads, static_cast<long long>(o.ctx));
-    if (o.offline) std::fprintf(stderr, "hearth serve: --offline: no upstreams are configured; nothing to disable\n");
-    std::fprintf(stderr, "hearth serve: listening on http://%s:%d\n", o.host.c_str(), port);
+                 threads, static_cast<long long>(o.parallel), static_cast<long long>(cfg.models.front().ctx));
+    for (const auto& u : cfg.upstreams)
+        std::fprintf(stderr, "hearth serve: upstream %s at %s for %zu model(s)\n", u.name.c_str(), u.base_url.c_str(),
+                     u.models.size());
+    if (cfg.offline) std::fprintf(stderr, "hearth serve: offline: no upstreams, no outbound connections\n");
+    if (srv.audit_log())
+        std::fprintf(stderr, "hearth serve: audit log %s (%s, fsync %s%s), last seq %llu\n", cfg.audit->path.c_str(),
+                     server::to_string(cfg.audit->content), server::to_string(cfg.audit->fsync),
+                     cfg.audit->hmac_key_file.empty() ? "" : ", hmac-sha256",
+                     static_cast<unsigned long long>(srv.audit_log()->last_seq()));
+    std::fprintf(stderr, "hearth serve: listening on http://%s:%d\n", cfg.host.c_str(), port);
     std::fflush(stderr);
 
     std::thread waiter([&srv, set] {
@@ -110,12 +221,15 @@ void serve(const ServeOptions& o) {
 void register_serve(CLI::App& app) {
     auto o = std::make_shared<ServeOptions>();
     CLI::App* sub = app.add_subcommand("serve", "serve models over an OpenAI-compatible HTTP API");
-    sub->add_option("-m,--model", o->models, "GGUF model file (repeat for several models)")->required();
+    sub->add_option("-m,--model", o->models, "GGUF model file (repeat for several models; or [[models]] in --config)");
+    sub->add_option("--config", o->config,
+                    "TOML config: [server], [audit], [[models]], [routes], [[keys]], [[upstreams]] (see src/server/config.h)");
+    sub->add_flag("--hash-key", o->hash_key,
+                  "print the SHA-256 of the API key read from standard input (for [[keys]] sha256) and exit");
     sub->add_option("--alias", o->aliases, "name clients use for the model, one per -m (default: the file stem)");
-    sub->add_option("--host", o->host, "address to listen on (loopback by default)")->capture_default_str();
-    sub->add_option("--port", o->port, "TCP port (0: any free port, printed on start)")
-        ->check(CLI::Range(0, 65535))
-        ->capture_default_str();
+    sub->add_option("--host", o->host, "address to listen on (default 127.0.0.1, or [server] listen)");
+    sub->add_option("--port", o->port, "TCP port (default 8080; 0: any free port, printed on start)")
+        ->check(CLI::Range(0, 65535));
     sub->add_option("--api-key", o->api_keys,
                     "accept this key as 'Authorization: Bearer KEY' (repeatable); without keys the API is open");
     sub->add_option("--api-key-file", o->api_key_file, "file of API keys, one per line ('#' comments)");
@@ -128,11 +242,31 @@ void register_serve(CLI::App& app) {
     sub->add_option("--max-queue", o->max_queue, "requests that may wait per model; more get 429")
         ->check(CLI::Range(size_t{1}, size_t{1} << 20))
         ->capture_default_str();
-    sub->add_option("--max-body-bytes", o->max_body_bytes, "largest request body accepted; larger get 413")
-        ->check(CLI::Range(size_t{64}, size_t{1} << 32))
+    sub->add_option("--parallel", o->parallel,
+                    "requests generated together per model (continuous batching); each has its own KV cache of "
+                    "--ctx-size tokens")
+        ->check(CLI::Range(int64_t{1}, int64_t{256}))
         ->capture_default_str();
-    sub->add_flag("--offline",
-                  o->offline, "refuse to reach any network upstream (no upstreams exist yet, so this changes nothing)");
+    sub->add_option("--request-timeout", o->request_timeout,
+                    "seconds a request may take from arrival; then generation stops with the text so far "
+                    "(finish_reason \"length\"); 0: no limit")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
+    sub->add_option("--max-body-bytes", o->max_body_bytes, "largest request body accepted (default 8 MiB); larger get 413")
+        ->check(CLI::Range(size_t{64}, size_t{1} << 32));
+    sub->add_flag("--offline", o->offline,
+                  "no egress: refuse to start if the config names any [[upstreams]] (the server then opens no "
+                  "outbound connection)");
+    sub->add_option("--audit-log", o->audit_log,
+                    "append a hash-chained record of every generation request to this file ([audit] path); "
+                    "check it with `hearth log verify`");
+    sub->add_option("--audit-content", o->audit_content, "full (prompt and response text, default) or hashes (SHA-256 only)")
+        ->check(CLI::IsMember({"full", "hashes"}));
+    sub->add_option("--audit-fsync", o->audit_fsync,
+                    "every (default: each record is on disk before the response ends), interval (1 s), none")
+        ->check(CLI::IsMember({"every", "interval", "none"}));
+    sub->add_option("--audit-hmac-key-file", o->audit_hmac_key_file,
+                    "sign records with HMAC-SHA-256 under this key, so the log cannot be re-chained without it");
     sub->callback([o] { serve(*o); });
 }
 

@@ -1,5 +1,9 @@
 #include "server/api.h"
 
+#include "chat/grammar.h"
+#include "core/error.h"
+
+#include <algorithm>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -112,6 +116,9 @@ void parse_common(const json& j, CompletionRequest& r) {
     if (present(j, "presence_penalty")) s.presence_penalty = static_cast<float>(get_number(j, "presence_penalty", -2.0, 2.0));
     if (present(j, "frequency_penalty"))
         s.frequency_penalty = static_cast<float>(get_number(j, "frequency_penalty", -2.0, 2.0));
+    for (const char* k : {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "presence_penalty",
+                          "frequency_penalty", "max_tokens", "max_completion_tokens"})
+        if (present(j, k)) r.given.emplace_back(k);
     if (present(j, "seed")) {
         s.seed = static_cast<uint64_t>(get_int(j, "seed", std::numeric_limits<int64_t>::min(),
                                                 std::numeric_limits<int64_t>::max()));
@@ -238,7 +245,17 @@ CompletionRequest parse_chat_request(std::string_view body) {
         const json& rf = j["response_format"];
         if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
             throw invalid_request("'response_format' must be an object with a 'type'", "response_format", "invalid_type");
-        if (rf["type"].get<std::string>() != "text")
+        if (rf["type"].get<std::string>() == "grammar") {
+            if (!rf.contains("grammar") || !rf["grammar"].is_string())
+                throw invalid_request("response_format 'grammar' needs a 'grammar' string (GBNF text)",
+                                      "response_format.grammar", "invalid_type");
+            try {
+                r.grammar = std::make_shared<const chat::Grammar>(chat::parse_gbnf(rf["grammar"].get<std::string>()));
+            } catch (const Error& e) {
+                throw invalid_request(std::string("response_format.grammar: ") + e.what(), "response_format.grammar",
+                                      "invalid_value");
+            }
+        } else if (rf["type"].get<std::string>() != "text")
             throw invalid_request("response_format '" + rf["type"].get<std::string>() + "' is not supported yet",
                                   "response_format", "unsupported_value");
     }
@@ -282,6 +299,20 @@ CompletionRequest parse_completion_request(std::string_view body) {
     if (present(j, "best_of") && get_int(j, "best_of", 1, 128) != 1)
         throw invalid_request("only best_of=1 is supported", "best_of", "unsupported_value");
     return r;
+}
+
+void apply_defaults(CompletionRequest& r, const SamplingDefaults& d) {
+    auto given = [&](const char* k) { return std::find(r.given.begin(), r.given.end(), k) != r.given.end(); };
+    engine::SamplingParams& s = r.gen.sampling;
+    if (d.temperature && !given("temperature")) s.temperature = static_cast<float>(*d.temperature);
+    if (d.top_p && !given("top_p")) s.top_p = static_cast<float>(*d.top_p);
+    if (d.top_k && !given("top_k")) s.top_k = static_cast<int32_t>(*d.top_k);
+    if (d.min_p && !given("min_p")) s.min_p = static_cast<float>(*d.min_p);
+    if (d.repeat_penalty && !given("repeat_penalty")) s.repeat_penalty = static_cast<float>(*d.repeat_penalty);
+    if (d.presence_penalty && !given("presence_penalty")) s.presence_penalty = static_cast<float>(*d.presence_penalty);
+    if (d.frequency_penalty && !given("frequency_penalty"))
+        s.frequency_penalty = static_cast<float>(*d.frequency_penalty);
+    if (d.max_tokens && !given("max_tokens") && !given("max_completion_tokens")) r.gen.max_tokens = *d.max_tokens;
 }
 
 std::string finish_reason(const std::string& engine_reason) {

@@ -3,6 +3,7 @@
 // into CompletionRequest, errors in OpenAI's shape, and the JSON of responses and stream
 // chunks. Everything here is pure, so the unit tests cover it without a server.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/grammar_matcher.h"
 #include "engine/session.h"
 
 namespace hearth::server {
@@ -37,6 +39,12 @@ std::string error_type_for_status(int status);
 
 enum class Endpoint { Chat, Completion };
 
+// Per-model defaults ([models.sampling] in the config) for fields a request leaves out.
+struct SamplingDefaults {
+    std::optional<double> temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
+    std::optional<int64_t> top_k, max_tokens;
+};
+
 struct CompletionRequest {
     Endpoint endpoint = Endpoint::Chat;
     std::string model;
@@ -50,7 +58,13 @@ struct CompletionRequest {
     bool seed_given = false;
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
+    std::vector<std::string> given;  // the sampling/limit fields the body set (for SamplingDefaults)
+    // response_format {"type": "grammar", "grammar": GBNF} (a hearth extension), compiled.
+    std::shared_ptr<const chat::Grammar> grammar;
 };
+
+// Fills the fields the request did not give from the model's defaults.
+void apply_defaults(CompletionRequest& r, const SamplingDefaults& d);
 
 // Parse and check a request body; throw ApiError (400) naming the field on any problem.
 CompletionRequest parse_chat_request(std::string_view body);

@@ -1,8 +1,10 @@
 #include "server/server.h"
 
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 
+#include "audit/hash.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "format/gguf.h"
@@ -46,6 +48,10 @@ std::string status_text(int status) {
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
+bool is_generation_route(const std::string& path) {
+    return path == "/v1/chat/completions" || path == "/v1/completions";
+}
+
 json model_json(const ModelWorker& w, int64_t created) {
     return json{{"id", w.alias()},
                 {"object", "model"},
@@ -79,7 +85,41 @@ Server::~Server() {
     for (auto& m : models_) m->stop();
 }
 
-void Server::add_model(std::unique_ptr<ModelWorker> w) { models_.push_back(std::move(w)); }
+void Server::add_model(std::unique_ptr<ModelWorker> w, ModelExtras extras) {
+    extras_[w->alias()] = std::move(extras);
+    models_.push_back(std::move(w));
+}
+
+void Server::add_upstream(std::unique_ptr<Upstream> u) {
+    if (opt_.offline)
+        throw Error("offline: refusing upstream '" + u->name() + "' (" + u->base_url() +
+                    "); remove it from the config or drop --offline / [server] offline");
+    upstreams_.push_back(std::move(u));
+}
+
+const Upstream* Server::find_upstream(const std::string& model) const {
+    for (const auto& u : upstreams_)
+        if (u->serves(model)) return u.get();
+    return nullptr;
+}
+
+const KeyPolicy* Server::request_key(const Request& req) const {
+    if (keys_.empty() || !req.has_header("Authorization")) return nullptr;
+    const std::string header = req.get_header_value("Authorization");  // bearer() views into it
+    auto key = ApiKeys::bearer(header);
+    return key ? keys_.find(*key) : nullptr;
+}
+
+void Server::write_audit(AuditEntry& a, std::chrono::steady_clock::time_point t0) {
+    if (!audit_) return;
+    a.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    try {
+        audit_->append_request(a);
+    } catch (const std::exception& e) {
+        // The log is now unusable; generation requests get 503 from here on (healthy() is false).
+        std::fprintf(stderr, "hearth serve: AUDIT LOG FAILURE: %s\n", e.what());
+    }
+}
 
 ModelWorker* Server::find_model(const std::string& alias) const {
     for (const auto& m : models_)
@@ -119,19 +159,24 @@ void Server::setup_routes() {
 
     s.set_pre_routing_handler([this](const Request& req, Response& res) {
         if (keys_.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-        if (!req.has_header("Authorization")) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto refuse = [&](const std::string& msg) {
             res.set_header("WWW-Authenticate", "Bearer");
-            send_error(res, ApiError(401, "missing API key: send the header 'Authorization: Bearer KEY'",
-                                     "invalid_request_error", "", "invalid_api_key"));
+            ApiError err(401, msg, "invalid_request_error", "", "invalid_api_key");
+            send_error(res, err);
+            if (audit_ && req.method == "POST" && is_generation_route(req.path)) {
+                AuditEntry a;
+                a.route = req.path;
+                a.status = 401;
+                a.error = msg;
+                a.finish_reason = "error";
+                write_audit(a, t0);
+            }
             return httplib::Server::HandlerResponse::Handled;
-        }
-        const std::string header = req.get_header_value("Authorization");
-        auto key = ApiKeys::bearer(header);
-        if (!key || !keys_.check(*key)) {
-            res.set_header("WWW-Authenticate", "Bearer");
-            send_error(res, ApiError(401, "invalid API key", "invalid_request_error", "", "invalid_api_key"));
-            return httplib::Server::HandlerResponse::Handled;
-        }
+        };
+        if (!req.has_header("Authorization"))
+            return refuse("missing API key: send the header 'Authorization: Bearer KEY'");
+        if (!request_key(req)) return refuse("invalid API key");
         return httplib::Server::HandlerResponse::Unhandled;
     });
 
@@ -144,15 +189,34 @@ void Server::setup_routes() {
         res.set_content(metrics_.render(q), "text/plain; version=0.0.4; charset=utf-8");
     });
 
-    s.Get("/v1/models", [this](const Request&, Response& res) {
+    // Models a key may not use are not listed (and not found).
+    auto listing = [this](const Request& req) {
+        const KeyPolicy* key = request_key(req);
+        auto visible = [&](const std::string& name, const std::string& target) {
+            return !key || key->allows(name, target);
+        };
         json data = json::array();
-        for (const auto& m : models_) data.push_back(model_json(*m, started_));
-        send_json(res, 200, json{{"object", "list"}, {"data", data}});
+        for (const auto& m : models_)
+            if (visible(m->alias(), m->alias())) data.push_back(model_json(*m, started_));
+        for (const auto& u : upstreams_)
+            for (const auto& name : u->models())
+                if (visible(name, name))
+                    data.push_back(json{{"id", name}, {"object", "model"}, {"created", started_},
+                                        {"owned_by", "upstream:" + u->name()}});
+        for (const auto& [task, target] : routes_)
+            if (visible(task, target))
+                data.push_back(json{{"id", task}, {"object", "model"}, {"created", started_}, {"owned_by", "hearth"},
+                                    {"meta", {{"route_to", target}}}});
+        return data;
+    };
+    s.Get("/v1/models", [listing](const Request& req, Response& res) {
+        send_json(res, 200, json{{"object", "list"}, {"data", listing(req)}});
     });
 
-    s.Get(R"(/v1/models/(.+))", [this](const Request& req, Response& res) {
+    s.Get(R"(/v1/models/(.+))", [listing](const Request& req, Response& res) {
         const std::string id = req.matches[1];
-        if (ModelWorker* m = find_model(id)) return send_json(res, 200, model_json(*m, started_));
+        for (const auto& m : listing(req))
+            if (m["id"] == id) return send_json(res, 200, m);
         send_error(res, ApiError(404, "the model '" + id + "' does not exist", "invalid_request_error", "model",
                                  "model_not_found"));
     });
@@ -183,7 +247,7 @@ void Server::setup_routes() {
 
     // Statuses httplib sets itself (413 body too large, 400 unreadable request, ...) get
     // OpenAI's error shape too.
-    s.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request&, Response& res) {
+    s.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         std::string msg = status_text(res.status);
         std::string code;
@@ -193,6 +257,16 @@ void Server::setup_routes() {
             code = "body_too_large";
         }
         send_error(res, ApiError(res.status, msg, error_type_for_status(res.status), "", code));
+        // Requests refused before any handler ran (413, unreadable): audited on the generation routes.
+        if (audit_ && req.method == "POST" && is_generation_route(req.path)) {
+            AuditEntry a;
+            a.route = req.path;
+            if (const KeyPolicy* k = request_key(req)) a.key_id = k->id;
+            a.status = res.status;
+            a.error = msg;
+            a.finish_reason = "error";
+            write_audit(a, std::chrono::steady_clock::now());
+        }
         return httplib::Server::HandlerResponse::Handled;
     }));
     s.set_exception_handler([](const Request&, Response& res, std::exception_ptr ep) {
@@ -210,21 +284,126 @@ void Server::setup_routes() {
     });
 }
 
+namespace {
+
+// The request's prompt as the audit log holds it: chat messages, or the completion prompt.
+json audit_prompt(const CompletionRequest& r) {
+    if (r.endpoint == Endpoint::Chat) return r.messages;
+    if (r.prompt_is_tokens) return json(r.prompt_tokens);
+    return json(r.prompt);
+}
+
+// Shared by a streamed response's provider and releaser; the record is written once.
+struct StreamAudit {
+    AuditEntry entry;
+    bool written = false;
+};
+
+}  // namespace
+
 void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto audit = std::make_shared<StreamAudit>();
+    AuditEntry& a = audit->entry;
+    a.route = req.path;
+    a.request_sha256 = audit::sha256_hex(req.body);
+    a.request_id = new_id(e == Endpoint::Chat ? "chatcmpl-" : "cmpl-");
+    const KeyPolicy* key = request_key(req);
+    if (key) a.key_id = key->id;
+    auto refuse = [&](const ApiError& err) {
+        send_error(res, err);
+        a.status = err.status;
+        a.error = err.what();
+        a.finish_reason = "error";
+        write_audit(a, t0);
+    };
+
     CompletionRequest r;
     ModelWorker* w = nullptr;
+    const Upstream* up = nullptr;
+    std::string target;
     auto job = std::make_shared<Job>();
     try {
+        if (audit_ && !audit_->healthy())
+            throw ApiError(503, "the audit log cannot be written; generation is refused until the server is restarted",
+                           "server_error", "", "audit_log_unavailable");
+        if (key && key->max_request_bytes > 0 && req.body.size() > key->max_request_bytes)
+            throw ApiError(413, "the request body (" + std::to_string(req.body.size()) + " bytes) is larger than key '" +
+                                    key->id + "' may send (" + std::to_string(key->max_request_bytes) + " bytes)",
+                           "invalid_request_error", "", "request_too_large");
         r = e == Endpoint::Chat ? parse_chat_request(req.body) : parse_completion_request(req.body);
-        w = find_model(r.model);
-        if (!w)
-            throw ApiError(404, "the model '" + r.model + "' does not exist", "invalid_request_error", "model",
-                           "model_not_found");
-        job->prompt = w->prompt_tokens(r);
+        a.model = r.model;
+        a.prompt = audit_prompt(r);
+        auto route = routes_.find(r.model);
+        target = route != routes_.end() ? route->second : r.model;
+        if (key && !key->allows(r.model, target))
+            throw ApiError(403, "key '" + key->id + "' may not use the model '" + r.model + "'", "permission_error",
+                           "model", "model_not_allowed");
+        up = find_upstream(target);
+        if (!up) {
+            w = find_model(target);
+            if (!w)
+                throw ApiError(404, "the model '" + r.model + "' does not exist", "invalid_request_error", "model",
+                               "model_not_found");
+            a.served_by = w->alias();
+            auto ex = extras_.find(w->alias());
+            if (ex != extras_.end()) {
+                a.model_sha256 = ex->second.sha256;
+                apply_defaults(r, ex->second.sampling);
+            }
+            job->prompt = w->prompt_tokens(r);
+            a.prompt_tokens = static_cast<int64_t>(job->prompt.size());
+        } else {
+            a.served_by = "upstream:" + up->name();
+        }
+        if (key && key->tokens_per_minute > 0) {
+            if (int wait = limiter_.admit(key->id, key->tokens_per_minute, a.prompt_tokens); wait > 0) {
+                res.set_header("Retry-After", std::to_string(wait));
+                throw ApiError(429,
+                               "key '" + key->id + "' is over its rate limit of " +
+                                   std::to_string(static_cast<int64_t>(key->tokens_per_minute)) +
+                                   " tokens per minute; retry in " + std::to_string(wait) + " s",
+                               "rate_limit_error", "", "rate_limit_exceeded");
+            }
+        }
     } catch (const ApiError& err) {
-        return send_error(res, err);
+        return refuse(err);
+    } catch (const std::exception& ex) {
+        return refuse(ApiError(500, std::string("internal error: ") + ex.what(), "server_error"));
     }
+
+    if (up) {
+        // The upstream sees its own model name when the request came through a route.
+        std::string body = req.body;
+        if (target != r.model) {
+            json j = json::parse(req.body);
+            j["model"] = target;
+            body = j.dump();
+        }
+        const bool stream = r.stream;
+        const std::string api_path = req.path.substr(3);  // "/v1/chat/completions" -> "/chat/completions"
+        const std::string key_id = key ? key->id : "";
+        const double tpm = key ? key->tokens_per_minute : 0;
+        up->forward(api_path, body, stream, res, [this, audit, t0, stream, key_id, tpm](const UpstreamOutcome& o) {
+            AuditEntry& a = audit->entry;
+            const UpstreamUsage u = read_upstream_body(o.body, stream);
+            a.status = o.status;
+            a.response = u.text;
+            a.prompt_tokens = u.prompt_tokens;
+            a.completion_tokens = u.completion_tokens;
+            a.finish_reason = o.cancelled ? "cancelled" : o.status == 200 ? u.finish_reason : "error";
+            a.error = o.error.empty() && o.status != 200 ? o.body.substr(0, 2000) : o.error;
+            if (tpm > 0) limiter_.charge(key_id, tpm, u.prompt_tokens + u.completion_tokens);
+            write_audit(a, t0);
+        });
+        return;
+    }
+
     job->gen = r.gen;
+    if (r.grammar) {  // response_format {"type": "grammar"}
+        job->constraint = std::make_shared<chat::GrammarConstraint>(r.grammar, chat::TokenIndex::build(w->model().tokenizer()));
+        job->gen.constraint = job->constraint.get();
+    }
     job->channel = std::make_shared<RequestChannel>();
     auto ch = job->channel;
     switch (w->submit(job)) {
@@ -232,30 +411,45 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
         case ModelWorker::Submit::QueueFull:
             metrics_.count_rejected(w->alias());
             res.set_header("Retry-After", "1");
-            return send_error(res, ApiError(429, "model '" + w->alias() + "' is busy: its request queue is full; retry later",
-                                            "rate_limit_error", "", "queue_full"));
+            return refuse(ApiError(429, "model '" + w->alias() + "' is busy: its request queue is full; retry later",
+                                   "rate_limit_error", "", "queue_full"));
         case ModelWorker::Submit::Stopped:
-            return send_error(res, ApiError(503, "the server is shutting down", "server_error", "", "shutting_down"));
+            return refuse(ApiError(503, "the server is shutting down", "server_error", "", "shutting_down"));
     }
 
-    ResponseMeta meta{new_id(e == Endpoint::Chat ? "chatcmpl-" : "cmpl-"), now_seconds(), w->alias()};
+    ResponseMeta meta{a.request_id, now_seconds(), w->alias()};
+    const std::string key_id = key ? key->id : "";
+    const double tpm = key ? key->tokens_per_minute : 0;
 
     if (!r.stream) {
-        if (!ch->wait_done()) return send_error(res, ApiError(500, "generation failed: " + ch->error(), "server_error"));
+        if (!ch->wait_done()) {
+            const auto& g = ch->result();
+            a.completion_tokens = static_cast<int64_t>(g.tokens.size());
+            if (tpm > 0) limiter_.charge(key_id, tpm, a.completion_tokens);
+            return refuse(ApiError(500, "generation failed: " + ch->error(), "server_error"));
+        }
         const auto& g = ch->result();
         Usage u{g.n_prompt, static_cast<int64_t>(g.tokens.size())};
         const std::string fin = finish_reason(g.finish_reason);
-        return send_json(res, 200, e == Endpoint::Chat ? chat_completion(meta, g.text, fin, u)
-                                                       : text_completion(meta, g.text, fin, u));
+        send_json(res, 200, e == Endpoint::Chat ? chat_completion(meta, g.text, fin, u)
+                                                : text_completion(meta, g.text, fin, u));
+        if (tpm > 0) limiter_.charge(key_id, tpm, u.completion);
+        a.status = 200;
+        a.response = g.text;
+        a.prompt_tokens = u.prompt;
+        a.completion_tokens = u.completion;
+        a.finish_reason = fin;
+        return write_audit(a, t0);
     }
 
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     const bool include_usage = r.include_usage;
+    a.status = 200;
     res.set_chunked_content_provider(
         "text/event-stream",
-        [ch, meta, e, include_usage](size_t, httplib::DataSink& sink) {
+        [ch, meta, e, include_usage, audit](size_t, httplib::DataSink& sink) {
             auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
             bool ok = true;
             if (e == Endpoint::Chat) ok = write(sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, "")));
@@ -263,6 +457,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
             while (ok && !done) {
                 std::string text;
                 done = ch->wait(text, std::chrono::milliseconds(200));
+                audit->entry.response += text;
                 if (!text.empty())
                     ok = write(sse_event(e == Endpoint::Chat ? chat_chunk(meta, {{"content", text}}, "")
                                                              : text_chunk(meta, text, "")));
@@ -272,6 +467,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
                 return false;
             }
             if (!ch->error().empty()) {
+                audit->entry.error = ch->error();
                 write(sse_event(error_body(ApiError(500, "generation failed: " + ch->error(), "server_error"))));
             } else {
                 const auto& g = ch->result();
@@ -284,7 +480,35 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
             sink.done();
             return true;
         },
-        [ch](bool) { ch->cancel(); });
+        // Runs once the response is over, however it ended: the record is written here.
+        [this, ch, audit, t0, key_id, tpm](bool success) {
+            ch->cancel();
+            AuditEntry& a = audit->entry;
+            // A cancelled generation stops at its next token; give it a moment to report its count.
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+            bool done = false;
+            std::string rest;
+            while (!done && std::chrono::steady_clock::now() < deadline)
+                done = ch->wait(rest, std::chrono::milliseconds(100));
+            if (done) {
+                const auto& g = ch->result();
+                a.completion_tokens = static_cast<int64_t>(g.tokens.size());
+                if (g.n_prompt > 0) a.prompt_tokens = g.n_prompt;
+                if (success && ch->error().empty()) a.finish_reason = finish_reason(g.finish_reason);
+            }
+            if (!success) {
+                a.finish_reason = "cancelled";
+                if (a.error.empty()) a.error = "the client went away before the response was complete";
+            } else if (!ch->error().empty()) {
+                a.finish_reason = "error";
+                a.error = ch->error();
+            }
+            if (tpm > 0) limiter_.charge(key_id, tpm, a.completion_tokens);
+            if (!audit->written) {
+                audit->written = true;
+                write_audit(a, t0);
+            }
+        });
 }
 
 }  // namespace hearth::server

@@ -6,15 +6,21 @@
 //   POST /v1/chat/completions    (stream: true -> server-sent events)
 //   POST /v1/completions
 // Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}.
+// Every request to the two generation routes, whatever its outcome (401, 403, 429, errors,
+// cancellations), ends in one audit-log record when a log is set.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "server/audit_log.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/model_worker.h"
+#include "server/upstream.h"
 
 namespace httplib {
 class Server;
@@ -29,6 +35,13 @@ struct ServerOptions {
     int port = 8080;  // 0: any free port (see Server::port())
     size_t max_body_bytes = 8u << 20;
     int http_threads = 0;  // 0: enough for every queue slot plus a few for /health and refusals
+    bool offline = false;  // add_upstream() refuses
+};
+
+// What the server knows about a local model beyond its worker.
+struct ModelExtras {
+    std::string sha256;  // of the GGUF file, for the audit log
+    SamplingDefaults sampling;
 };
 
 class Server {
@@ -37,7 +50,12 @@ public:
     ~Server();
 
     // Models are owned by the server; add them before bind().
-    void add_model(std::unique_ptr<ModelWorker> w);
+    void add_model(std::unique_ptr<ModelWorker> w, ModelExtras extras = {});
+    // Throws hearth::Error when the server is offline.
+    void add_upstream(std::unique_ptr<Upstream> u);
+    void set_routes(std::map<std::string, std::string> routes) { routes_ = std::move(routes); }
+    void set_audit_log(std::unique_ptr<AuditLog> log) { audit_ = std::move(log); }
+    AuditLog* audit_log() { return audit_.get(); }
     Metrics& metrics() { return metrics_; }
 
     // Binds the socket (throws hearth::Error if it cannot) and returns the port.
@@ -54,11 +72,19 @@ private:
     void setup_routes();
     ModelWorker* find_model(const std::string& alias) const;
     void handle_generate(const httplib::Request& req, httplib::Response& res, Endpoint e);
+    const KeyPolicy* request_key(const httplib::Request& req) const;
+    const Upstream* find_upstream(const std::string& model) const;
+    void write_audit(AuditEntry& a, std::chrono::steady_clock::time_point t0);
 
     ServerOptions opt_;
     ApiKeys keys_;
     Metrics metrics_;
+    RateLimiter limiter_;
     std::vector<std::unique_ptr<ModelWorker>> models_;
+    std::map<std::string, ModelExtras> extras_;  // by alias
+    std::vector<std::unique_ptr<Upstream>> upstreams_;
+    std::map<std::string, std::string> routes_;
+    std::unique_ptr<AuditLog> audit_;
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     int64_t started_ = 0;

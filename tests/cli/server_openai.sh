@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end: `hearth serve` with a tiny fixture model on a free loopback port, exercised by
-# the official openai Python client (tests/server/test_openai_client.py). With HEARTH_MODEL
+# the official openai Python client (tests/server/test_openai_client.py), with a --config holding a
+# route, a key limited to it and a rate-limited key, an --audit-log checked afterwards, and a second
+# server that proxies to the first as an [[upstreams]] entry. With HEARTH_MODEL
 # set to the default model, a second server answers one real question as well.
 # Needs the venv made by scripts/install-test-python.sh; without it this test FAILS.
 # Usage: server_openai.sh HEARTH FIXTURES_DIR
 set -uo pipefail
 hearth="$1"
-fixtures="$2"
+fixtures="$(cd "$2" && pwd)"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="${HEARTH_CACHE:-$HOME/.cache/hearth}/venv-test"
@@ -55,13 +57,66 @@ fail=0
 ctx=256
 max_body=65536
 key="test-key-$RANDOM$RANDOM"
+limited_key="limited-$RANDOM$RANDOM"
+slow_key="slow-$RANDOM$RANDOM"
+# The digests come from `hearth serve --hash-key`, held to sha256sum.
+limited_sha="$(printf '%s\n' "$limited_key" | "$hearth" serve --hash-key)"
+[[ "$limited_sha" == "$(printf '%s' "$limited_key" | sha256sum | cut -d' ' -f1)" ]] || {
+    echo "FAIL: hearth serve --hash-key disagrees with sha256sum: $limited_sha"; fail=1; }
+slow_sha="$(printf '%s' "$slow_key" | "$hearth" serve --hash-key)"
+cat >"$tmp/serve.toml" <<TOML
+[routes]
+coding = "tiny"
+
+[[keys]]
+id = "limited"
+sha256 = "$limited_sha"
+models = ["coding"]
+
+[[keys]]
+id = "slow"
+sha256 = "$slow_sha"
+tokens_per_minute = 60
+TOML
 start_server "$tmp/tiny.log" -m "$fixtures/tiny/qwen2-f32.gguf" --alias tiny -t 2 -c "$ctx" --max-queue 1 \
-    --max-body-bytes "$max_body" --api-key "$key" --api-key other-key || exit 1
+    --max-body-bytes "$max_body" --api-key "$key" --api-key other-key --config "$tmp/serve.toml" \
+    --audit-log "$tmp/audit.jsonl" || exit 1
+tiny_port=$port
 echo "== tiny model on 127.0.0.1:$port"
-if ! HEARTH_BASE_URL="http://127.0.0.1:$port" HEARTH_API_KEY="$key" HEARTH_MODEL_ALIAS=tiny \
-    HEARTH_CTX="$ctx" HEARTH_MAX_BODY="$max_body" timeout 600 "$py" "$root/tests/server/test_openai_client.py"; then
+
+# A second server that passes requests for "tiny" to the first (its key from a file).
+printf '%s\n' "$key" >"$tmp/upstream.key"
+cat >"$tmp/proxy.toml" <<TOML
+[[models]]
+path = "$fixtures/tiny/qwen2-f32.gguf"
+alias = "local"
+ctx = 64
+threads = 1
+
+[[upstreams]]
+name = "first"
+base_url = "http://127.0.0.1:$tiny_port/v1"
+models = ["tiny"]
+api_key_file = "$tmp/upstream.key"
+TOML
+start_server "$tmp/proxy.log" --config "$tmp/proxy.toml" || exit 1
+proxy_port=$port
+
+if ! HEARTH_BASE_URL="http://127.0.0.1:$tiny_port" HEARTH_API_KEY="$key" HEARTH_MODEL_ALIAS=tiny \
+    HEARTH_CTX="$ctx" HEARTH_MAX_BODY="$max_body" HEARTH_LIMITED_KEY="$limited_key" HEARTH_SLOW_KEY="$slow_key" \
+    HEARTH_SLOW_TPM=60 HEARTH_ROUTE=coding HEARTH_PROXY_BASE_URL="http://127.0.0.1:$proxy_port" \
+    timeout 600 "$py" "$root/tests/server/test_openai_client.py"; then
     echo "FAIL: openai-client tests (server log follows)"; tail -50 "$tmp/tiny.log"; fail=1
 fi
+
+# Every outcome above left an audit record: successes, 401, 403, 429, cancellations.
+if ! "$hearth" log verify "$tmp/audit.jsonl"; then
+    echo "FAIL: the audit log does not verify"; fail=1
+fi
+for want in '"status":200' '"status":401' '"status":403' '"status":429' '"key_id":"limited"' '"key_id":"slow"' \
+    '"finish_reason":"cancelled"' '"model":"coding","served_by":"tiny"'; do
+    grep -q "$want" "$tmp/audit.jsonl" || { echo "FAIL: no audit record with $want"; fail=1; }
+done
 
 if [[ -n "${HEARTH_MODEL:-}" && -f "${HEARTH_MODEL}" ]]; then
     start_server "$tmp/real.log" -m "$HEARTH_MODEL" --alias default -c 2048 || exit 1

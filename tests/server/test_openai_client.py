@@ -21,6 +21,13 @@ KEY = os.environ["HEARTH_API_KEY"]
 MODEL = os.environ["HEARTH_MODEL_ALIAS"]
 CTX = int(os.environ.get("HEARTH_CTX", "256"))
 MAX_BODY = int(os.environ.get("HEARTH_MAX_BODY", "65536"))
+# Set by server_openai.sh from the server's --config: a key allowed only the route, a key with a
+# small token rate limit, the route's name, and a second server that proxies MODEL upstream.
+LIMITED_KEY = os.environ.get("HEARTH_LIMITED_KEY")
+SLOW_KEY = os.environ.get("HEARTH_SLOW_KEY")
+SLOW_TPM = int(os.environ.get("HEARTH_SLOW_TPM", "60"))
+ROUTE = os.environ.get("HEARTH_ROUTE")
+PROXY_BASE = os.environ.get("HEARTH_PROXY_BASE_URL")
 HOST = urllib.parse.urlparse(BASE).hostname
 PORT = urllib.parse.urlparse(BASE).port
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say something."}]
@@ -300,6 +307,73 @@ class OpenAIClient(unittest.TestCase):
         self.assertIn(f'hearth_queue_depth{{model="{MODEL}"}}', text)
         self.assertIn("hearth_time_to_first_token_seconds_bucket{", text)
         self.assertIn('le="+Inf"', text)
+
+    # ---- keys, routes, rate limits, upstreams (the server's --config) ----
+
+    def test_wrong_key_401(self):
+        with self.assertRaises(openai.AuthenticationError) as cm:
+            client("sk-wrong-" + KEY).chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=2)
+        self.assertEqual(cm.exception.status_code, 401)
+        self.assertEqual(cm.exception.code, "invalid_api_key")
+
+    @unittest.skipUnless(LIMITED_KEY and ROUTE, "no limited key / route configured")
+    def test_disallowed_model_403(self):
+        with self.assertRaises(openai.PermissionDeniedError) as cm:
+            client(LIMITED_KEY).chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=2)
+        self.assertEqual(cm.exception.status_code, 403)
+        self.assertEqual(cm.exception.code, "model_not_allowed")
+        self.assertEqual(cm.exception.body["type"], "permission_error")
+        status, _, body = raw("POST", "/v1/completions", body=json.dumps({"model": MODEL, "prompt": "x"}).encode(),
+                              key=LIMITED_KEY)
+        self.assertEqual(status, 403)
+        self.assert_error_shape(body, 403)
+        # The key sees only what it may use.
+        ids = [m.id for m in client(LIMITED_KEY).models.list()]
+        self.assertEqual(ids, [ROUTE])
+        with self.assertRaises(openai.NotFoundError):
+            client(LIMITED_KEY).models.retrieve(MODEL)
+
+    @unittest.skipUnless(ROUTE, "no route configured")
+    def test_route_alias(self):
+        direct = self.chat(max_tokens=12)
+        routed = self.chat(model=ROUTE, max_tokens=12)
+        self.assertEqual(routed.model, MODEL, "the answer names the model that served it")
+        self.assertEqual(routed.choices[0].message.content, direct.choices[0].message.content)
+        if LIMITED_KEY:
+            r = client(LIMITED_KEY).chat.completions.create(model=ROUTE, messages=MESSAGES, max_tokens=12,
+                                                            temperature=0)
+            self.assertEqual(r.choices[0].message.content, direct.choices[0].message.content)
+        self.assertIn(ROUTE, [m.id for m in client().models.list()])
+
+    @unittest.skipUnless(SLOW_KEY, "no rate-limited key configured")
+    def test_rate_limit_429(self):
+        c = client(SLOW_KEY)
+        # One answer of SLOW_TPM tokens empties the bucket; the next request must wait.
+        c.completions.create(model=MODEL, prompt="abc", max_tokens=SLOW_TPM, temperature=0,
+                             extra_body={"ignore_eos": True})
+        with self.assertRaises(openai.RateLimitError) as cm:
+            c.completions.create(model=MODEL, prompt="abc", max_tokens=2, temperature=0)
+        self.assertEqual(cm.exception.status_code, 429)
+        self.assertEqual(cm.exception.code, "rate_limit_exceeded")
+        self.assertGreaterEqual(int(cm.exception.response.headers["retry-after"]), 1)
+        # Other keys are not affected.
+        self.assertEqual(self.chat(max_tokens=2).object, "chat.completion")
+
+    @unittest.skipUnless(PROXY_BASE, "no proxying server")
+    def test_upstream_proxy(self):
+        proxy = openai.OpenAI(base_url=PROXY_BASE + "/v1", api_key="unused", max_retries=0, timeout=60)
+        direct = self.chat(max_tokens=16)
+        via = proxy.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16, temperature=0)
+        self.assertEqual(via.choices[0].message.content, direct.choices[0].message.content)
+        self.assertEqual(via.usage.completion_tokens, direct.usage.completion_tokens)
+        stream = proxy.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16, temperature=0,
+                                               stream=True)
+        text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+        self.assertEqual(text, direct.choices[0].message.content)
+        # The upstream's errors come back as they are.
+        with self.assertRaises(openai.BadRequestError):
+            proxy.chat.completions.create(model=MODEL, messages=[], max_tokens=2)
+        self.assertIn(MODEL, [m.id for m in proxy.models.list()])
 
     # Runs last (unittest sorts by name): the server survived everything above.
     def test_zz_health_after_all(self):

@@ -244,3 +244,21 @@ TEST(ServerRoutes, EndpointLabels) {
     EXPECT_EQ(Server::endpoint_label("/health"), "/health");
     EXPECT_EQ(Server::endpoint_label("/../../etc/passwd"), "other");
 }
+
+TEST(ServerApi, ModelDefaultsFillOnlyWhatTheRequestLeftOut) {
+    SamplingDefaults d;
+    d.temperature = 0.25;
+    d.top_k = 7;
+    d.max_tokens = 99;
+    CompletionRequest r = parse_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.9,"max_completion_tokens":5})");
+    apply_defaults(r, d);
+    EXPECT_FLOAT_EQ(r.gen.sampling.temperature, 0.9f);  // given
+    EXPECT_EQ(r.gen.sampling.top_k, 7);                 // default
+    EXPECT_EQ(r.gen.max_tokens, 5);                     // max_completion_tokens counts as given
+    CompletionRequest c = parse_completion_request(R"({"model":"m","prompt":"x"})");
+    apply_defaults(c, d);
+    EXPECT_FLOAT_EQ(c.gen.sampling.temperature, 0.25f);
+    EXPECT_EQ(c.gen.max_tokens, 99);
+    EXPECT_FLOAT_EQ(c.gen.sampling.top_p, 1.0f);  // no default set: OpenAI's
+}

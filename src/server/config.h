@@ -1,0 +1,88 @@
+#pragma once
+// `hearth serve --config FILE`: the server's TOML configuration.
+//
+//   [server]    listen = "127.0.0.1:8080", offline = false, max_body_bytes, http_threads
+//   [audit]     path, content = "full"|"hashes", fsync = "every"|"interval"|"none",
+//               fsync_interval_ms, hmac_key_file
+//   [[models]]  path, alias, ctx, threads, batch, kv_type, max_queue, max_sequences,
+//               [models.sampling] temperature, top_p, top_k, min_p, repeat_penalty,
+//               presence_penalty, frequency_penalty, max_tokens (used when a request omits them)
+//   [routes]    TASK = "ALIAS"   (a request whose "model" is TASK goes to ALIAS)
+//   [[keys]]    id, sha256 (hex digest of the key: `hearth serve --hash-key`), models (allowed
+//               names; absent = all), max_request_bytes, tokens_per_minute
+//   [[upstreams]] name, base_url, models, api_key_file (sent upstream as a Bearer key)
+// Unknown keys and wrong types are errors naming the file, line and key.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/api.h"
+#include "server/audit_log.h"
+
+namespace hearth::server {
+
+struct ModelConfig {
+    std::string path;
+    std::string alias;  // default: the file stem
+    int64_t ctx = 4096;
+    int threads = 0;  // 0: all cores
+    int64_t batch = 256;
+    std::string kv_type = "f16";
+    size_t max_queue = 16;
+    int max_sequences = 0;  // 0: the worker's default
+    SamplingDefaults sampling;
+};
+
+struct KeyConfig {
+    std::string id;
+    std::string sha256;               // 64 hex digits
+    std::vector<std::string> models;  // empty: every model and route
+    size_t max_request_bytes = 0;     // 0: only the server's limit
+    double tokens_per_minute = 0;     // 0: unlimited
+};
+
+struct UpstreamConfig {
+    std::string name;
+    std::string base_url;  // http(s)://host[:port][/prefix], e.g. http://10.0.0.5:8000/v1
+    std::vector<std::string> models;
+    std::string api_key_file;
+};
+
+struct AuditConfig {
+    std::string path;
+    AuditContent content = AuditContent::Full;
+    AuditFsync fsync = AuditFsync::Every;
+    int fsync_interval_ms = 1000;
+    std::string hmac_key_file;
+};
+
+struct ServeConfig {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    bool offline = false;
+    size_t max_body_bytes = 8u << 20;
+    int http_threads = 0;
+    std::optional<AuditConfig> audit;
+    std::vector<ModelConfig> models;
+    std::map<std::string, std::string> routes;
+    std::vector<KeyConfig> keys;
+    std::vector<UpstreamConfig> upstreams;
+};
+
+// Parses TOML text; `source` names it in errors. Relative paths (models, audit log, key
+// files) are resolved against `base_dir` when it is non-empty. Throws hearth::Error.
+// Cross-checks are left to validate_serve_config, which runs once command-line models are added.
+ServeConfig parse_serve_config(std::string_view text, const std::string& source, const std::string& base_dir = "");
+ServeConfig load_serve_config(const std::string& path);
+
+// "HOST:PORT" or "[V6]:PORT" -> host, port. Throws hearth::Error.
+std::pair<std::string, int> parse_listen(const std::string& s);
+
+// Cross-checks: aliases unique, routes name a model or an upstream model and do not shadow
+// one, key model lists name something served, upstream models do not collide with local ones.
+void validate_serve_config(const ServeConfig& c, const std::string& source);
+
+}  // namespace hearth::server
