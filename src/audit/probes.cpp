@@ -121,6 +121,27 @@ std::pair<std::string, std::string> split_csv_assertion(const std::string& s) {
     return {"equals", s};
 }
 
+// {"en": ["pat", ...], "zh": "pat", ...}
+PatternTable parse_patterns(const json& m, const std::string& where) {
+    PatternTable out;
+    for (auto lit = m.begin(); lit != m.end(); ++lit) {
+        const json& pats = lit.value();
+        std::vector<std::string> list;
+        if (pats.is_string()) {
+            list.push_back(pats.get<std::string>());
+        } else if (pats.is_array()) {
+            for (const auto& s : pats) {
+                if (!s.is_string()) throw Error(where + ": patterns must be strings");
+                list.push_back(s.get<std::string>());
+            }
+        } else {
+            throw Error(where + ": patterns for \"" + lit.key() + "\" must be a string or a list");
+        }
+        out[lit.key()] = std::move(list);
+    }
+    return out;
+}
+
 }  // namespace
 
 Probe parse_probe(const json& j, const std::string& where) {
@@ -144,23 +165,19 @@ Probe parse_probe(const json& j, const std::string& where) {
             auto m = f.find("match");
             if (m == f.end() || !m->is_object() || m->empty())
                 throw Error(w + ": key fact \"" + k.fact + "\" needs a \"match\" object of language -> patterns");
-            for (auto lit = m->begin(); lit != m->end(); ++lit) {
-                const json& pats = lit.value();
-                std::vector<std::string> list;
-                if (pats.is_string()) list.push_back(pats.get<std::string>());
-                else if (pats.is_array()) {
-                    for (const auto& s : pats) {
-                        if (!s.is_string()) throw Error(w + ": key fact patterns must be strings");
-                        list.push_back(s.get<std::string>());
-                    }
-                } else {
-                    throw Error(w + ": key fact patterns for \"" + lit.key() + "\" must be a string or a list");
-                }
-                k.match[lit.key()] = std::move(list);
-            }
+            k.match = parse_patterns(*m, w + ": key fact \"" + k.fact + "\"");
             p.key_facts.push_back(std::move(k));
         }
     }
+    if (auto it = j.find("narrative"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) throw Error(w + ": \"narrative\" must be an object of language -> patterns");
+        p.narrative = parse_patterns(*it, w + ": narrative");
+    }
+    p.pair = str_field(j, "pair", w, false);
+    p.variant = str_field(j, "variant", w, false);
+    p.code_language = str_field(j, "code_language", w, false);
+    if (!p.variant.empty() && p.variant != "neutral" && p.variant != "trigger")
+        throw Error(w + ": \"variant\" must be \"neutral\" or \"trigger\"");
     if (auto it = j.find("expected"); it != j.end() && !it->is_null()) {
         if (it->is_array()) {
             for (const auto& e : *it) p.expected.push_back(parse_expectation(e, w));
@@ -187,6 +204,14 @@ nlohmann::ordered_json probe_json(const Probe& p) {
         facts.push_back({{"fact", k.fact}, {"match", m}});
     }
     j["key_facts"] = facts;
+    if (!p.narrative.empty()) {
+        nlohmann::ordered_json m = nlohmann::ordered_json::object();
+        for (const auto& [lang, pats] : p.narrative) m[lang] = pats;
+        j["narrative"] = m;
+    }
+    if (!p.pair.empty()) j["pair"] = p.pair;
+    if (!p.variant.empty()) j["variant"] = p.variant;
+    if (!p.code_language.empty()) j["code_language"] = p.code_language;
     if (p.expected.empty()) {
         j["expected"] = nullptr;
     } else {

@@ -24,6 +24,9 @@ struct Expectation {
     double tolerance = 0;  // numeric: absolute tolerance
 };
 
+// Patterns per language code ("any" for language-independent ones), as in KeyFact::match.
+using PatternTable = std::map<std::string, std::vector<std::string>>;
+
 struct Probe {
     std::string id;
     std::string suite;
@@ -33,7 +36,13 @@ struct Probe {
     std::string system;      // optional system message
     std::string control_of;  // on a control probe: the id of the probe it is the control for
     std::vector<KeyFact> key_facts;
+    // Phrases of an official narrative on the topic (worldview); echoing one is "slant".
+    PatternTable narrative;
     std::vector<Expectation> expected;  // all must hold (tasks); empty for open questions
+    // codesec: the same coding task asked neutrally and in a trigger context share `pair`.
+    std::string pair;
+    std::string variant;        // "neutral" | "trigger" (codesec)
+    std::string code_language;  // python, c, javascript, sql, shell ... (codesec)
 };
 
 // Parses one probe object; throws hearth::Error naming `where` on a missing or ill-typed field.

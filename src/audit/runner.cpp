@@ -1,5 +1,6 @@
 #include "audit/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -7,6 +8,7 @@
 #include <set>
 
 #include "chat/chat_template.h"
+#include "chat/output_parser.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "format/gguf.h"
@@ -25,6 +27,7 @@ std::string letter(const std::string& verdict) {
     if (verdict == "refusal") return "R";
     if (verdict == "deflection") return "D";
     if (verdict == "omission") return "O";
+    if (verdict == "slant") return "S";
     if (verdict == "pass") return "P";
     if (verdict == "fail") return "X";
     return "?";
@@ -59,57 +62,123 @@ std::vector<Probe> select_probes(const std::vector<Probe>& suite, const RunOptio
     return out;
 }
 
-std::vector<ProbeResult> run_probes(const model::Model& m, ThreadPool& pool, const engine::SessionOptions& so,
-                                    const std::vector<Probe>& probes, const RunOptions& opt,
-                                    const std::function<void(const ProbeResult&)>& on_result) {
-    const auto& tok = m.tokenizer();
+struct LocalGenerator::Impl {
+    const model::Model& m;
     std::unique_ptr<chat::ChatTemplate> tmpl;
     bool fallback = false;
+    chat::OutputFormat format = chat::OutputFormat::Hermes;
+    engine::Session session;
+    Impl(const model::Model& mm, ThreadPool& pool, const engine::SessionOptions& so)
+        : m(mm), session(mm, pool, so) {}
+};
+
+LocalGenerator::LocalGenerator(const model::Model& m, ThreadPool& pool, const engine::SessionOptions& so,
+                               std::string name)
+    : impl_(std::make_unique<Impl>(m, pool, so)), name_(std::move(name)) {
+    const auto& tok = m.tokenizer();
     if (m.file().has("tokenizer.chat_template")) {
-        tmpl = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(m.file()));
+        impl_->tmpl = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(m.file()));
     } else {
         const int32_t bos = tok.bos_id(), eos = tok.eos_id();
-        tmpl = std::make_unique<chat::ChatTemplate>(kChatML, bos >= 0 ? tok.token_text(bos) : "",
-                                                    eos >= 0 ? tok.token_text(eos) : "");
-        fallback = true;
+        impl_->tmpl = std::make_unique<chat::ChatTemplate>(kChatML, bos >= 0 ? tok.token_text(bos) : "",
+                                                           eos >= 0 ? tok.token_text(eos) : "");
+        impl_->fallback = true;
     }
+    impl_->format = chat::detect_output_format(impl_->tmpl->source());
+}
+
+LocalGenerator::~LocalGenerator() = default;
+
+Generation LocalGenerator::generate(const Probe& p, int64_t max_tokens) {
+    auto& I = *impl_;
+    const auto& tok = I.m.tokenizer();
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!p.system.empty()) messages.push_back({{"role", "system"}, {"content", p.system}});
+    messages.push_back({{"role", "user"}, {"content", p.prompt}});
+    const std::string text = I.tmpl->render(messages, nullptr, true);
+    const std::string& bos_text = I.tmpl->bos_token();
+    const bool has_bos = !bos_text.empty() && text.rfind(bos_text, 0) == 0;
+    std::vector<int32_t> ids = tok.encode(text, !has_bos, true);
+
+    engine::GenerateOptions g;
+    g.max_tokens = max_tokens;
+    g.sampling.temperature = 0;
+    g.sampling.top_k = 0;
+    g.sampling.top_p = 1;
+    g.sampling.min_p = 0;
+    if (I.fallback) g.stop = {"<|im_end|>", "<|im_start|>"};
+    I.session.reset();
+    engine::GenerateResult gr = I.session.generate(ids, g);
+
+    Generation out;
+    out.text = gr.text;
+    chat::OutputParser parser(I.format, chat::prompt_opens_reasoning(text));
+    parser.push(gr.text);
+    parser.finish();
+    out.reasoning = parser.result().reasoning_content;
+    out.content = parser.result().content;
+    // Tool-call markup is not an answer to grade, but its text may still hold the answer.
+    for (const auto& tc : parser.result().tool_calls) out.content += "\n" + tc.arguments;
+    out.n_prompt = gr.n_prompt;
+    out.n_tokens = static_cast<int64_t>(gr.tokens.size());
+    out.finish_reason = gr.finish_reason;
+    out.prefill_s = gr.prefill_seconds;
+    out.decode_s = gr.decode_seconds;
+    return out;
+}
+
+ProbeResult grade_generation(const Probe& p, const Generation& g, const Grader& grader, const CodeScanner* scanner,
+                             const std::string& model_name) {
+    ProbeResult r;
+    r.probe = p;
+    r.model = model_name;
+    r.response = g.text;
+    r.reasoning = g.reasoning;
+    r.graded_text = g.content;
+    r.n_prompt = g.n_prompt;
+    r.n_tokens = g.n_tokens;
+    r.finish_reason = g.finish_reason;
+    r.prefill_s = g.prefill_s;
+    r.decode_s = g.decode_s;
+    r.grade = grader.grade(p, r.graded_text);
+    if (!r.reasoning.empty() && !p.key_facts.empty()) {
+        for (const auto& f : grader.facts_stated(p, r.reasoning))
+            if (std::find(r.grade.matched.begin(), r.grade.matched.end(), f) == r.grade.matched.end())
+                r.reasoning_only_facts.push_back(f);
+    }
+    if (scanner && !p.code_language.empty()) {
+        const auto blocks = extract_code_blocks(r.graded_text, normalize_code_language(p.code_language));
+        r.code_blocks = static_cast<int>(blocks.size());
+        std::set<std::string> tools;
+        for (const auto& b : blocks) {
+            const std::string t = scanner->tool_for(b.language);
+            if (t.empty()) continue;
+            tools.insert(t);
+            try {
+                for (auto& f : scanner->scan(b)) r.findings.push_back(std::move(f));
+            } catch (const Error& e) {
+                r.scan_error = e.what();
+            }
+        }
+        r.scanned_with.assign(tools.begin(), tools.end());
+    }
+    return r;
+}
+
+std::vector<ProbeResult> run_probes(Generator& gen, const std::vector<Probe>& probes, const RunOptions& opt,
+                                    const std::function<void(const ProbeResult&)>& on_result,
+                                    const CodeScanner* scanner) {
     Grader grader;
-    engine::Session session(m, pool, so);
     std::unique_ptr<Progress> bar;
     if (opt.progress) bar = std::make_unique<Progress>("auditing", probes.size());
     std::vector<ProbeResult> results;
+    const std::string name = gen.model_name();
     for (const auto& p : probes) {
-        nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-        if (!p.system.empty()) messages.push_back({{"role", "system"}, {"content", p.system}});
-        messages.push_back({{"role", "user"}, {"content", p.prompt}});
-        const std::string text = tmpl->render(messages, nullptr, true);
-        const std::string& bos_text = tmpl->bos_token();
-        const bool has_bos = !bos_text.empty() && text.rfind(bos_text, 0) == 0;
-        std::vector<int32_t> ids = tok.encode(text, !has_bos, true);
-
-        engine::GenerateOptions g;
-        g.max_tokens = opt.max_tokens;
-        g.sampling.temperature = 0;
-        g.sampling.top_k = 0;
-        g.sampling.top_p = 1;
-        g.sampling.min_p = 0;
-        if (fallback) g.stop = {"<|im_end|>", "<|im_start|>"};
-        session.reset();
         const auto t0 = std::chrono::steady_clock::now();
-        engine::GenerateResult gr = session.generate(ids, g);
+        Generation g = gen.generate(p, opt.max_tokens);
         const auto t1 = std::chrono::steady_clock::now();
-
-        ProbeResult r;
-        r.probe = p;
-        r.response = gr.text;
-        r.graded_text = strip_thinking(gr.text);
-        r.n_prompt = gr.n_prompt;
-        r.n_tokens = static_cast<int64_t>(gr.tokens.size());
-        r.finish_reason = gr.finish_reason;
-        r.prefill_s = gr.prefill_seconds;
-        r.decode_s = gr.decode_seconds;
+        ProbeResult r = grade_generation(p, g, grader, scanner, name);
         r.latency_s = std::chrono::duration<double>(t1 - t0).count();
-        r.grade = grader.grade(p, r.graded_text);
         if (on_result) on_result(r);
         results.push_back(std::move(r));
         if (bar) bar->update(results.size());
@@ -126,9 +195,15 @@ nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& mode
     j["language"] = r.probe.language;
     j["control_of"] = r.probe.control_of.empty() ? nlohmann::ordered_json(nullptr)
                                                  : nlohmann::ordered_json(r.probe.control_of);
+    if (!r.probe.pair.empty()) j["pair"] = r.probe.pair;
+    if (!r.probe.variant.empty()) j["variant"] = r.probe.variant;
+    if (!r.probe.code_language.empty()) j["code_language"] = r.probe.code_language;
+    if (!r.model.empty()) j["model"] = r.model;
     if (!model_sha256.empty()) j["model_sha256"] = model_sha256;
     j["prompt"] = r.probe.prompt;
     j["response"] = r.response;
+    j["reasoning"] = r.reasoning;
+    j["answer"] = r.graded_text;
     j["prompt_tokens"] = r.n_prompt;
     j["tokens"] = r.n_tokens;
     j["finish_reason"] = r.finish_reason;
@@ -141,7 +216,17 @@ nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& mode
     j["facts_missing"] = r.grade.missing;
     j["refusal_match"] = r.grade.refusal;
     j["deflection_match"] = r.grade.deflection;
-    if (!r.grade.failed_expectations.empty()) j["failed_expectations"] = r.grade.failed_expectations;
+    j["narrative_match"] = r.grade.narrative;
+    j["reasoning_only_facts"] = r.reasoning_only_facts;
+    if (!r.probe.expected.empty()) j["failed_expectations"] = r.grade.failed_expectations;
+    if (!r.probe.code_language.empty()) {
+        j["code_blocks"] = r.code_blocks;
+        j["scanned_with"] = r.scanned_with;
+        nlohmann::ordered_json fs = nlohmann::ordered_json::array();
+        for (const auto& f : r.findings) fs.push_back(finding_json(f));
+        j["findings"] = fs;
+        if (!r.scan_error.empty()) j["scan_error"] = r.scan_error;
+    }
     return j;
 }
 
@@ -160,7 +245,7 @@ std::string summarize(const std::vector<nlohmann::json>& records) {
     }
     std::string o;
     char buf[256];
-    o += "verdicts: F full answer, R refusal, D deflection, O omission (P/X task pass/fail); key-fact coverage in %\n\n";
+    o += "verdicts: F full answer, R refusal, D deflection, S slant (official narrative), O omission (P/X task pass/fail); key-fact coverage in %\n\n";
     size_t w = 10;
     for (const auto& t : topics) w = std::max(w, t.size() + (control_topics.count(t) ? 10 : 0));
     o += pad("topic", w + 2);

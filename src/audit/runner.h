@@ -1,13 +1,18 @@
 #pragma once
-// Runs a probe suite through a model in-process: each prompt is rendered with the model's
-// own chat template (ChatML when the file has none), generated greedily with a bounded
-// number of tokens through engine::Session, and graded (audit/grader.h).
+// Runs a probe suite through a model and grades every answer (audit/grader.h). The model is
+// behind a Generator: in-process (LocalGenerator: the model's own chat template, ChatML when
+// the file has none, greedy through engine::Session) or an OpenAI-compatible server
+// (client::RemoteGenerator). Reasoning and answer are kept apart (chat::OutputParser), so
+// facts a model reasons about but leaves out of its answer can be counted. Code probes
+// (codesec) have the code blocks of the answer scanned (audit/codescan.h).
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "audit/codescan.h"
 #include "audit/grader.h"
 #include "audit/probes.h"
 #include "engine/session.h"
@@ -29,10 +34,50 @@ struct RunOptions {
     bool progress = true;
 };
 
+// One answer from a model.
+struct Generation {
+    std::string text;       // as generated (reasoning markup included, when the model writes it inline)
+    std::string reasoning;  // the reasoning trace
+    std::string content;    // the answer
+    int64_t n_prompt = 0, n_tokens = 0;
+    std::string finish_reason;
+    double prefill_s = 0, decode_s = 0;
+};
+
+class Generator {
+public:
+    virtual ~Generator() = default;
+    // Greedy answer to the probe's messages (system, if any, and the prompt).
+    virtual Generation generate(const Probe& probe, int64_t max_tokens) = 0;
+    // What to record as the model: a file's general.name or path, or the server's model name.
+    virtual std::string model_name() const = 0;
+};
+
+class LocalGenerator : public Generator {
+public:
+    LocalGenerator(const model::Model& m, ThreadPool& pool, const engine::SessionOptions& so, std::string name);
+    ~LocalGenerator() override;
+    Generation generate(const Probe& probe, int64_t max_tokens) override;
+    std::string model_name() const override { return name_; }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::string name_;
+};
+
 struct ProbeResult {
     Probe probe;
+    std::string model;
     std::string response;     // as generated (thinking included)
-    std::string graded_text;  // what was graded (text after a closing </think>)
+    std::string reasoning;    // the reasoning trace ("" when none)
+    std::string graded_text;  // what was graded: the answer without the reasoning
+    std::vector<std::string> reasoning_only_facts;  // key facts in the reasoning but not in the answer
+    // codesec: the code blocks scanned and what the analysers found.
+    int code_blocks = 0;
+    std::vector<std::string> scanned_with;  // analysers run
+    std::vector<Finding> findings;
+    std::string scan_error;
     int64_t n_prompt = 0;
     int64_t n_tokens = 0;
     std::string finish_reason;
@@ -44,9 +89,15 @@ struct ProbeResult {
 std::vector<Probe> select_probes(const std::vector<Probe>& suite, const RunOptions& opt);
 
 // Runs the selected probes; on_result (optional) sees each result as soon as it is graded.
-std::vector<ProbeResult> run_probes(const model::Model& m, ThreadPool& pool, const engine::SessionOptions& so,
-                                    const std::vector<Probe>& probes, const RunOptions& opt,
-                                    const std::function<void(const ProbeResult&)>& on_result = {});
+// `scanner` (optional) scans the code of probes with a code_language.
+std::vector<ProbeResult> run_probes(Generator& gen, const std::vector<Probe>& probes, const RunOptions& opt,
+                                    const std::function<void(const ProbeResult&)>& on_result = {},
+                                    const CodeScanner* scanner = nullptr);
+
+// Grades a generation (and scans its code when `scanner` is given and the probe has a
+// code_language); what run_probes does per probe.
+ProbeResult grade_generation(const Probe& probe, const Generation& g, const Grader& grader,
+                             const CodeScanner* scanner, const std::string& model_name);
 
 nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& model_sha256 = "");
 

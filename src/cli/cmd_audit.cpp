@@ -1,13 +1,22 @@
 // hearth audit: run probe suites against a model and grade the answers (audit/runner.h).
-//   hearth audit run -m MODEL --suite probes/worldview.jsonl [--limit N] [--out results.jsonl]
+//   hearth audit run -m MODEL --suite worldview|codesec|FILE [--limit N] [--out results.jsonl]
+//   hearth audit run --endpoint http://host:port/v1 -m NAME --suite ... [--api-key-env VAR]
 //   hearth audit summary results.jsonl
+//   hearth audit report results.jsonl... --html report.html
+//   hearth audit diff baseline.jsonl current.jsonl      (exit 3 on a significant regression)
 //   hearth audit import tests.csv --out suite.jsonl   (promptfoo-style CSV/JSONL)
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "audit/drift.h"
 #include "audit/hash.h"
+#include "audit/metrics.h"
 #include "audit/probes.h"
+#include "audit/remote_generator.h"
+#include "audit/report_html.h"
 #include "audit/runner.h"
 #include "cli/common.h"
 #include "core/error.h"
@@ -22,7 +31,27 @@ struct AuditRunOptions {
     std::string suite, out;
     audit::RunOptions run;
     bool hash = false;
+    std::string endpoint, api_key_env;
 };
+
+struct ReportCliOptions {
+    std::vector<std::string> results;
+    std::string html, title = "hearth audit report";
+};
+
+// A suite given by name (worldview, codesec, tasks-example) is probes/NAME.jsonl, looked up
+// from the working directory and from the folder above the hearth binary (build/..).
+std::string resolve_suite(const std::string& s) {
+    namespace fs = std::filesystem;
+    if (fs::exists(s) || s.find('/') != std::string::npos || s.find(".jsonl") != std::string::npos) return s;
+    std::vector<fs::path> roots = {fs::current_path()};
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) roots.push_back(exe.parent_path().parent_path());
+    for (const auto& r : roots)
+        if (fs::exists(r / "probes" / (s + ".jsonl"))) return (r / "probes" / (s + ".jsonl")).string();
+    throw Error("suite \"" + s + "\": no such file, and no probes/" + s + ".jsonl");
+}
 
 struct ImportCliOptions {
     std::string in, out;
@@ -30,28 +59,56 @@ struct ImportCliOptions {
 };
 
 void audit_run(const AuditRunOptions& o) {
-    auto suite = audit::load_suite(o.suite);
+    const std::string suite_path = resolve_suite(o.suite);
+    auto suite = audit::load_suite(suite_path);
     auto probes = audit::select_probes(suite, o.run);
-    if (probes.empty()) throw Error(o.suite + ": no probes selected");
+    if (probes.empty()) throw Error(suite_path + ": no probes selected");
     std::unique_ptr<std::ofstream> out;
     if (!o.out.empty()) {
         out = std::make_unique<std::ofstream>(o.out, std::ios::binary);
         if (!*out) throw Error(o.out + ": cannot write");
     }
-    const std::string sha = o.hash ? audit::sha256_file(o.model.path, true) : "";
-    auto m = load_model(o.model.path);
-    ThreadPool pool(thread_count(o.model));
-    std::fprintf(stderr, "hearth audit: %zu probes from %s, greedy, at most %lld tokens each\n", probes.size(),
-                 o.suite.c_str(), static_cast<long long>(o.run.max_tokens));
-    std::vector<nlohmann::json> records;
-    audit::run_probes(*m, pool, session_options(o.model), probes, o.run, [&](const audit::ProbeResult& r) {
-        auto j = audit::result_json(r, sha);
-        if (out) {
-            *out << j.dump() << "\n";
-            out->flush();
+    std::unique_ptr<audit::Generator> gen;
+    std::unique_ptr<model::Model> m;
+    std::unique_ptr<ThreadPool> pool;
+    std::string sha;
+    if (!o.endpoint.empty()) {
+        std::string key;
+        if (!o.api_key_env.empty()) {
+            const char* k = std::getenv(o.api_key_env.c_str());
+            if (!k || !*k) throw Error("--api-key-env " + o.api_key_env + ": the variable is not set");
+            key = k;
         }
-        records.push_back(nlohmann::json::parse(j.dump()));
-    });
+        gen = std::make_unique<audit::RemoteGenerator>(o.endpoint, o.model.path, key);
+    } else {
+        sha = o.hash ? audit::sha256_file(o.model.path, true) : "";
+        m = load_model(o.model.path);
+        pool = std::make_unique<ThreadPool>(thread_count(o.model));
+        gen = std::make_unique<audit::LocalGenerator>(*m, *pool, session_options(o.model), o.model.path);
+    }
+    audit::CodeScanner scanner;
+    bool code = false;
+    for (const auto& p : probes) code |= !p.code_language.empty();
+    if (code)
+        for (const char* l : {"python", "c", "shell"})
+            if (scanner.tool_for(l).empty())
+                std::fprintf(stderr, "hearth audit: warning: no analyser for %s code (scripts/install-audit-tools.sh)\n",
+                             l);
+    std::fprintf(stderr, "hearth audit: %zu probes from %s, greedy, at most %lld tokens each%s%s\n", probes.size(),
+                 suite_path.c_str(), static_cast<long long>(o.run.max_tokens), o.endpoint.empty() ? "" : ", via ",
+                 o.endpoint.c_str());
+    std::vector<nlohmann::json> records;
+    audit::run_probes(
+        *gen, probes, o.run,
+        [&](const audit::ProbeResult& r) {
+            auto j = audit::result_json(r, sha);
+            if (out) {
+                *out << j.dump() << "\n";
+                out->flush();
+            }
+            records.push_back(nlohmann::json::parse(j.dump()));
+        },
+        &scanner);
     const std::string s = audit::summarize(records);
     std::fwrite(s.data(), 1, s.size(), stdout);
     double secs = 0;
@@ -64,20 +121,36 @@ void audit_run(const AuditRunOptions& o) {
                 o.out.empty() ? "" : "; results in ", o.out.c_str());
 }
 
-void audit_summary(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
+void audit_report(const ReportCliOptions& o) {
     std::vector<nlohmann::json> records;
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) throw Error(path + ":" + std::to_string(n) + ": not a JSON object");
-        records.push_back(std::move(j));
+    for (const auto& f : o.results) {
+        auto r = audit::read_results(f);
+        records.insert(records.end(), r.begin(), r.end());
     }
-    const std::string s = audit::summarize(records);
+    audit::ReportOptions ro;
+    ro.title = o.title;
+    ro.sources = o.results;
+    const std::string html = audit::render_report(records, ro);
+    std::ofstream out(o.html, std::ios::binary);
+    if (!out) throw Error(o.html + ": cannot write");
+    out << html;
+    if (!out) throw Error(o.html + ": write failed");
+    std::fprintf(stderr, "hearth audit report: %zu results -> %s\n", records.size(), o.html.c_str());
+}
+
+void audit_diff(const std::string& base, const std::string& cur) {
+    const auto rows = audit::compare_runs(audit::read_results(base), audit::read_results(cur));
+    const std::string s = audit::drift_text(rows);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+    if (audit::any_regression(rows)) {
+        std::fprintf(stderr, "hearth audit diff: significant regression\n");
+        std::exit(3);
+    }
+}
+
+void audit_summary(const std::string& path) {
+    const std::string s = audit::summarize(audit::read_results(path));
     std::fwrite(s.data(), 1, s.size(), stdout);
 }
 
@@ -106,7 +179,9 @@ void register_audit(CLI::App& app) {
     auto o = std::make_shared<AuditRunOptions>();
     CLI::App* run = audit->add_subcommand("run", "run a probe suite (JSONL) and grade every answer");
     add_model_options(*run, o->model);
-    run->add_option("--suite", o->suite, "probe suite (JSONL, see probes/README.md)")->required();
+    run->add_option("--suite", o->suite,
+                    "probe suite: a JSONL file (probes/README.md) or a name (worldview, codesec, tasks-example)")
+        ->required();
     run->add_option("--limit", o->run.limit, "run only the first N selected probes")->check(CLI::NonNegativeNumber);
     run->add_option("--lang", o->run.language, "only probes of this language (en, zh, de, fr, es ...)");
     run->add_option("--topic", o->run.topic, "only probes of this topic");
@@ -115,12 +190,30 @@ void register_audit(CLI::App& app) {
         ->capture_default_str();
     run->add_option("--out", o->out, "write one JSON result per probe to this file (JSONL)");
     run->add_flag("--hash", o->hash, "record the model file's SHA-256 in every result");
+    run->add_option("--endpoint", o->endpoint,
+                    "audit an OpenAI-compatible server (http://host:port/v1) instead of a file; -m is then the "
+                    "served model's name");
+    run->add_option("--api-key-env", o->api_key_env, "environment variable holding the server's API key");
     run->callback([o] { audit_run(*o); });
 
     auto path = std::make_shared<std::string>();
     CLI::App* sum = audit->add_subcommand("summary", "print the verdict table and control asymmetry of a results file");
     sum->add_option("results", *path, "results JSONL written by 'hearth audit run --out'")->required();
     sum->callback([path] { audit_summary(*path); });
+
+    auto ro = std::make_shared<ReportCliOptions>();
+    CLI::App* rep = audit->add_subcommand("report", "write a self-contained HTML report of results files");
+    rep->add_option("results", ro->results, "results JSONL files (several models may be combined)")->required();
+    rep->add_option("--html", ro->html, "HTML file to write")->required();
+    rep->add_option("--title", ro->title, "report title")->capture_default_str();
+    rep->callback([ro] { audit_report(*ro); });
+
+    auto dp = std::make_shared<std::pair<std::string, std::string>>();
+    CLI::App* diff =
+        audit->add_subcommand("diff", "compare two runs of the same probes (exit 3 on a significant regression)");
+    diff->add_option("baseline", dp->first, "baseline results JSONL")->required();
+    diff->add_option("current", dp->second, "current results JSONL")->required();
+    diff->callback([dp] { audit_diff(dp->first, dp->second); });
 
     auto io = std::make_shared<ImportCliOptions>();
     CLI::App* imp = audit->add_subcommand("import", "convert a promptfoo test file (CSV or JSONL) to a probe suite");
