@@ -39,5 +39,7 @@ void register_passport(CLI::App& app);
 void register_audit(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_quantize(CLI::App& app);
+void register_log(CLI::App& app);
 
 }  // namespace hearth::cli

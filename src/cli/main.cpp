@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
     hearth::cli::register_audit(app);
     hearth::cli::register_bench(app);
     hearth::cli::register_serve(app);
+    hearth::cli::register_quantize(app);
+    hearth::cli::register_log(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
