@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "audit/metrics.h"
+#include "core/html_escape.h"
 
 namespace hearth::audit {
 namespace {
@@ -178,20 +179,7 @@ std::string script_safe(std::string s) {
 
 }  // namespace
 
-std::string html_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '&': o += "&amp;"; break;
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '"': o += "&quot;"; break;
-            case '\'': o += "&#39;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
+std::string html_escape(const std::string& s) { return hearth::html_escape(s, QuoteEntity::kNamed); }
 
 std::string default_chartjs_path() {
     if (const char* e = std::getenv("HEARTH_CHARTJS"); e && *e) return e;

@@ -8,6 +8,7 @@
 
 #include "chat/jinja/template.h"
 #include "core/error.h"
+#include "core/html_escape.h"
 
 namespace hearth::chat::jinja {
 
@@ -305,20 +306,6 @@ std::vector<size_t> slice_indices(int64_t n, const Value& start, const Value& st
     return idx;
 }
 
-std::string html_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '&': o += "&amp;"; break;
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '"': o += "&#34;"; break;
-            case '\'': o += "&#39;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
 
 // Python's printf-style `str % args` (what `'%s: %d' % (name, n)` does in a template).
 std::string percent_format(const std::string& fmt, const Value& arg) {
@@ -1217,7 +1204,7 @@ private:
         if (name == "length" || name == "count") return Value(len_of(in));
         if (name == "string") return Value(in.str());
         if (name == "safe") return in;
-        if (name == "e" || name == "escape" || name == "forceescape") return Value(html_escape(in.str()));
+        if (name == "e" || name == "escape" || name == "forceescape") return Value(hearth::html_escape(in.str(), QuoteEntity::kNumeric));
         if (name == "trim") return Value(py_strip(in.str(), arg(a, 0, "chars"), true, true));
         if (name == "upper") return Value(str_upper(in.str()));
         if (name == "lower") return Value(str_lower(in.str()));
