@@ -200,6 +200,7 @@ Passport make_passport(const format::GGUFFile& f, const std::string& file_sha256
     p.file_sha256 = file_sha256;
     p.file_size = f.file_size();
     p.gguf_version = f.version();
+    p.source_format = f.source_format();
     p.name = f.get_string("general.name", "");
     p.architecture = f.get_string("general.architecture", "");
     const model::ArchSpec* spec = model::find_arch(p.architecture);
@@ -300,7 +301,8 @@ Passport make_passport(const format::GGUFFile& f, const std::string& file_sha256
 json passport_json(const Passport& p) {
     json j;
     j["passport_version"] = 1;
-    j["file"] = {{"path", p.path}, {"sha256", p.file_sha256}, {"size", p.file_size}, {"gguf_version", p.gguf_version}};
+    j["file"] = {{"path", p.path}, {"sha256", p.file_sha256}, {"size", p.file_size}, {"format", p.source_format}};
+    if (p.gguf_version != 0) j["file"]["gguf_version"] = p.gguf_version;
     j["name"] = p.name;
     j["architecture"] = p.architecture;
     j["family"] = p.family;
@@ -341,7 +343,7 @@ std::string passport_markdown(const Passport& p) {
     o += "| | |\n|---|---|\n";
     row("file", p.path);
     row("SHA-256", "`" + p.file_sha256 + "`");
-    row("size", std::to_string(p.file_size) + " bytes (GGUF v" + std::to_string(p.gguf_version) + ")");
+    row("size", std::to_string(p.file_size) + " bytes (" + p.source_format + ")");
     row("architecture", p.architecture + (p.family.empty() ? " (not supported by this hearth)" : " (" + p.family + ")"));
     std::string params = human_count(static_cast<double>(p.n_params)) + " (" + std::to_string(p.n_params) + ")";
     if (p.moe) params += "; active per token " + human_count(static_cast<double>(p.n_active_params));
@@ -422,7 +424,8 @@ json passport_cyclonedx(const Passport& p, const std::string& timestamp) {
         if (!v.empty()) props.push_back({{"name", "hearth:" + k}, {"value", v}});
     };
     prop("file.size", std::to_string(p.file_size));
-    prop("gguf.version", std::to_string(p.gguf_version));
+    prop("source.format", p.source_format);
+    prop("gguf.version", p.gguf_version ? std::to_string(p.gguf_version) : "");
     prop("architecture", p.architecture);
     prop("parameters.total", std::to_string(p.n_params));
     prop("parameters.active", std::to_string(p.n_active_params));

@@ -40,7 +40,8 @@ struct Passport {
     std::string path;
     std::string file_sha256;
     uint64_t file_size = 0;
-    uint32_t gguf_version = 0;
+    uint32_t gguf_version = 0;   // 0 when the model was not read from a GGUF file
+    std::string source_format;   // "GGUF v3", "Hugging Face directory (safetensors, 2 shards)"
     std::string name;            // general.name
     std::string architecture;    // general.architecture
     std::string family;          // hearth's family label for it ("" when hearth does not support it)

@@ -1,6 +1,9 @@
 // hearth bench: llama-bench-style throughput. pp: a prompt of P random tokens in one forward
 // pass on an empty cache; tg: N tokens decoded one at a time from an empty cache. Each test
 // runs once as a warm-up, then R timed repetitions; tokens/s as mean +- sample stddev.
+// tgN/bB (--batch B): B sequences, each with its own cache, decode N tokens together, one
+// Model::forward_batch per step over B rows as the server's BatchScheduler runs them;
+// tokens/s counts all B sequences' tokens.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +12,7 @@
 #include <random>
 #include <string>
 #include <sys/resource.h>
+#include <time.h>
 #include <vector>
 
 #include "cli/common.h"
@@ -17,6 +21,7 @@
 #include "engine/session.h"
 #include "format/gguf.h"
 #include "model/model.h"
+#include "model/scratch_arena.h"
 #include "quant/quant.h"
 
 namespace hearth::cli {
@@ -25,6 +30,7 @@ namespace {
 struct BenchOptions {
     std::string path;
     std::vector<int> threads{0};
+    std::vector<int> batch;  // --batch: sequences decoding together (empty: the single-sequence tests only)
     int64_t n_prompt = 512;
     int64_t n_gen = 128;
     int reps = 5;
@@ -37,6 +43,9 @@ struct Result {
     int threads = 0;
     int64_t n_tokens = 0;
     std::vector<double> tps;
+    // Process CPU time (all threads) per token: less disturbed than wall time when other work
+    // shares the cores, as long as the pool's threads are not left spinning on a busy machine.
+    std::vector<double> cpu_ms_per_token;
     double mean = 0, sd = 0;
 };
 
@@ -47,6 +56,12 @@ void stats(Result& r) {
     double q = 0;
     for (double v : r.tps) q += (v - r.mean) * (v - r.mean);
     r.sd = r.tps.size() > 1 ? std::sqrt(q / static_cast<double>(r.tps.size() - 1)) : 0.0;
+}
+
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -76,27 +91,62 @@ void bench(const BenchOptions& o) {
         engine::Session s(*m, pool, so);
         kv_bytes = std::max(kv_bytes, s.cache().bytes());
         if (o.n_prompt > 0) {
-            Result r{"pp" + std::to_string(o.n_prompt), nth, o.n_prompt, {}, 0, 0};
+            Result r{"pp" + std::to_string(o.n_prompt), nth, o.n_prompt, {}, {}, 0, 0};
             std::vector<int32_t> ids(static_cast<size_t>(o.n_prompt));
             for (int rep = -1; rep < o.reps; ++rep) {
                 for (auto& id : ids) id = tok(rng);
                 s.reset();
                 const auto t0 = std::chrono::steady_clock::now();
+                const double c0 = cpu_seconds();
                 s.feed(ids);
                 const double sec = seconds_since(t0);
-                if (rep >= 0) r.tps.push_back(static_cast<double>(o.n_prompt) / sec);
+                if (rep < 0) continue;
+                r.tps.push_back(static_cast<double>(o.n_prompt) / sec);
+                r.cpu_ms_per_token.push_back((cpu_seconds() - c0) * 1e3 / static_cast<double>(o.n_prompt));
             }
             stats(r);
             results.push_back(r);
         }
         if (o.n_gen > 0) {
-            Result r{"tg" + std::to_string(o.n_gen), nth, o.n_gen, {}, 0, 0};
+            Result r{"tg" + std::to_string(o.n_gen), nth, o.n_gen, {}, {}, 0, 0};
             for (int rep = -1; rep < o.reps; ++rep) {
                 s.reset();
                 const auto t0 = std::chrono::steady_clock::now();
+                const double c0 = cpu_seconds();
                 for (int64_t i = 0; i < o.n_gen; ++i) s.feed({tok(rng)});
                 const double sec = seconds_since(t0);
-                if (rep >= 0) r.tps.push_back(static_cast<double>(o.n_gen) / sec);
+                if (rep < 0) continue;
+                r.tps.push_back(static_cast<double>(o.n_gen) / sec);
+                r.cpu_ms_per_token.push_back((cpu_seconds() - c0) * 1e3 / static_cast<double>(o.n_gen));
+            }
+            stats(r);
+            results.push_back(r);
+        }
+        for (int nb : o.batch) {
+            if (o.n_gen <= 0) break;
+            Result r{"tg" + std::to_string(o.n_gen) + "/b" + std::to_string(nb), nth, o.n_gen * nb, {}, {}, 0, 0};
+            std::vector<model::KVCache> caches;
+            for (int i = 0; i < nb; ++i) caches.push_back(m->make_cache(so.n_ctx, so.kv_type));
+            kv_bytes = std::max(kv_bytes, caches[0].bytes() * caches.size());
+            std::vector<int32_t> ids(static_cast<size_t>(nb));
+            std::vector<model::SeqChunk> chunks(static_cast<size_t>(nb));
+            std::vector<float> logits(static_cast<size_t>(nb) * static_cast<size_t>(hp.n_vocab));
+            model::ScratchArena scratch;
+            for (int rep = -1; rep < o.reps; ++rep) {
+                for (auto& c : caches) c.set_n_past(0);
+                const auto t0 = std::chrono::steady_clock::now();
+                const double c0 = cpu_seconds();
+                for (int64_t i = 0; i < o.n_gen; ++i) {
+                    for (int k = 0; k < nb; ++k) {
+                        ids[static_cast<size_t>(k)] = tok(rng);
+                        chunks[static_cast<size_t>(k)] = model::SeqChunk{&caches[static_cast<size_t>(k)], &ids[static_cast<size_t>(k)], 1, model::Logits::kLast};
+                    }
+                    m->forward_batch(pool, chunks, logits.data(), scratch);
+                }
+                const double sec = seconds_since(t0);
+                if (rep < 0) continue;
+                r.tps.push_back(static_cast<double>(o.n_gen * nb) / sec);
+                r.cpu_ms_per_token.push_back((cpu_seconds() - c0) * 1e3 / static_cast<double>(o.n_gen * nb));
             }
             stats(r);
             results.push_back(r);
@@ -128,7 +178,8 @@ void bench(const BenchOptions& o) {
             e["tps_mean"] = r.mean;
             e["tps_stddev"] = r.sd;
             e["tps"] = r.tps;
-            if (r.test.rfind("tg", 0) == 0) e["weight_read_gbps"] = r.mean * static_cast<double>(weight_bytes) / 1e9;
+            e["cpu_ms_per_token"] = r.cpu_ms_per_token;
+            if (r.test.rfind("tg", 0) == 0 && r.test.find('/') == std::string::npos) e["weight_read_gbps"] = r.mean * static_cast<double>(weight_bytes) / 1e9;
             j["results"].push_back(e);
         }
         std::printf("%s\n", j.dump(2).c_str());
@@ -141,7 +192,7 @@ void bench(const BenchOptions& o) {
     std::printf("| ------: | -------: | -------------------: | ---------------: |\n");
     for (const auto& r : results) {
         char bw[32] = "";
-        if (r.test.rfind("tg", 0) == 0) std::snprintf(bw, sizeof bw, "%.2f", r.mean * static_cast<double>(weight_bytes) / 1e9);
+        if (r.test.rfind("tg", 0) == 0 && r.test.find('/') == std::string::npos) std::snprintf(bw, sizeof bw, "%.2f", r.mean * static_cast<double>(weight_bytes) / 1e9);
         std::printf("| %7d | %8s | %11.2f ± %6.2f | %16s |\n", r.threads, r.test.c_str(), r.mean, r.sd, bw);
     }
     std::printf("peak RSS: %.2f MiB (model file %.2f MiB + KV cache %.2f MiB = %.2f MiB)\n",
@@ -161,6 +212,11 @@ void register_bench(CLI::App& app) {
     sub->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens per pp test (0 = skip)")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
     sub->add_option("-n,--n-gen", o->n_gen, "generated tokens per tg test (0 = skip)")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
     sub->add_option("-r,--repetitions", o->reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
+    sub->add_option("-b,--batch", o->batch,
+                    "also run tgN/bB: B sequences decoding N tokens together in one batched forward pass per step, as the "
+                    "server batches them; repeat or comma-separate for several")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 256));
     sub->add_option("--kv-type", o->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
     sub->add_flag("--json", o->json, "print JSON instead of a table");
     sub->callback([o] { bench(*o); });

@@ -16,8 +16,8 @@ namespace {
 void info(const std::string& path, bool all_keys) {
     auto f = format::GGUFFile::open(path);
     const std::string arch = f->get_string("general.architecture", "?");
-    std::printf("file:          %s (%s, GGUF v%u)\n", path.c_str(), human_bytes(static_cast<double>(f->file_size())).c_str(),
-                f->version());
+    std::printf("file:          %s (%s, %s)\n", path.c_str(), human_bytes(static_cast<double>(f->file_size())).c_str(),
+                f->source_format().c_str());
     std::printf("name:          %s\n", f->get_string("general.name", "?").c_str());
     const model::ArchSpec* spec = model::find_arch(arch);
     std::printf("architecture:  %s%s\n", arch.c_str(),

@@ -347,11 +347,13 @@ std::unique_ptr<GGUFFile> GGUFFile::parse(const uint8_t* data, size_t size, cons
 
 std::unique_ptr<GGUFFile> GGUFFile::from_memory(const std::string& name, uint64_t size,
                                                std::map<std::string, GGUFValue> metadata,
-                                               std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions) {
+                                               std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions,
+                                               std::string source) {
     std::unique_ptr<GGUFFile> f(new GGUFFile());
     f->name_ = name;
     f->size_ = size;
     f->version_ = 0;
+    f->source_ = std::move(source);
     f->kv_ = std::move(metadata);
     f->regions_ = std::move(regions);
     auto fail = [&](const TensorInfo& t, const std::string& what) {
@@ -414,6 +416,7 @@ void GGUFFile::parse_impl(const uint8_t* data, size_t size) {
         c.fail("unsupported GGUF version " + std::to_string(version) + " (only versions 2 and 3 are supported)");
     }
     version_ = version;
+    source_ = "GGUF v" + std::to_string(version);
     uint64_t n_tensors = c.get<uint64_t>();
     uint64_t n_kv = c.get<uint64_t>();
     if (n_kv > c.remaining() / kMinKVBytes) {

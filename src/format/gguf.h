@@ -95,15 +95,21 @@ public:
     // A view over metadata and tensors already in memory (an imported model). Each tensor's
     // data must lie wholly inside one of `regions`, which the view keeps alive; names, shapes,
     // types and byte sizes are validated as the reader validates a file. `size` is the bytes
-    // of the sources, for display; version() of such a view is 0.
+    // of the sources, for display; version() of such a view is 0 and `source` says what it was
+    // read from (see source_format()).
     static std::unique_ptr<GGUFFile> from_memory(const std::string& name, uint64_t size,
                                                  std::map<std::string, GGUFValue> metadata,
-                                                 std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions);
+                                                 std::vector<TensorInfo> tensors, std::vector<MemoryRegion> regions,
+                                                 std::string source = "in-memory model");
     // Parses an in-memory buffer (used by the fuzzer and tests); `name` is used in errors.
     // The buffer must outlive the returned object.
     static std::unique_ptr<GGUFFile> parse(const uint8_t* data, size_t size, const std::string& name);
 
     uint32_t version() const { return version_; }
+    // What the model was read from, for people: "GGUF v3", or for an imported view e.g.
+    // "Hugging Face directory (safetensors, 2 shards)". is_gguf() is false for such views.
+    const std::string& source_format() const { return source_; }
+    bool is_gguf() const { return version_ != 0; }
     uint64_t alignment() const { return alignment_; }
     const std::string& path() const { return name_; }
     uint64_t file_size() const { return size_; }
@@ -134,6 +140,7 @@ private:
     std::string name_;
     uint64_t size_ = 0;
     uint32_t version_ = 0;
+    std::string source_;
     uint64_t alignment_ = 32;
     std::map<std::string, GGUFValue> kv_;
     std::vector<TensorInfo> tensors_;

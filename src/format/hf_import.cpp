@@ -657,7 +657,10 @@ std::unique_ptr<GGUFFile> import_hf_directory(const std::string& dir_str) {
         auto map = f->mapping();
         ts.regions().push_back({map->data(), map->size(), map});
     }
-    return GGUFFile::from_memory(dir_str, total, std::move(kv), std::move(ts.tensors()), std::move(ts.regions()));
+    const std::string source = "Hugging Face directory (safetensors, " + std::to_string(files.size()) +
+                               (files.size() == 1 ? " shard)" : " shards)");
+    return GGUFFile::from_memory(dir_str, total, std::move(kv), std::move(ts.tensors()), std::move(ts.regions()),
+                                 source);
 }
 
 }  // namespace hearth::format

@@ -1,7 +1,10 @@
 #include "model/moe_block.h"
 
+#include <cstddef>
+
 #include "backend/cpu/ops.h"
 #include "backend/cpu/topk.h"
+#include "core/thread_pool.h"
 
 namespace hearth::model {
 
@@ -31,19 +34,11 @@ void moe_ffn_block(const HParams& hp, const MoeFfnWeights& w, ForwardBatch& b, f
     rp.choice_bias = w.choice_bias.empty() ? nullptr : w.choice_bias.data();
     cpu::route_experts(logits, n, rp, ids, weights);
 
-    cpu::moe_swiglu_experts(b.pool, w.gate, w.up, w.down, xn, n, ids, weights, k, out);
+    // The routed experts and the shared one run as one fused step (see backend/cpu/moe.cpp).
+    cpu::ExpertFfn f{w.gate, w.up, w.down, w.gate_sh, w.up_sh, w.down_sh};
+    void* ws = b.scratch.alloc<std::byte>(cpu::moe_workspace_bytes(f, n, k, b.pool.size()));
+    cpu::moe_ffn(b.pool, f, xn, n, ids, weights, k, out, ws);
     cpu::add_inplace(b.pool, x, out, n * d);
-
-    if (!w.gate_sh.empty()) {
-        const int64_t ff = w.gate_sh.rows;
-        float* g = b.scratch.alloc<float>(n * ff);
-        float* u = b.scratch.alloc<float>(n * ff);
-        cpu::matmul(b.pool, w.gate_sh, xn, n, g);
-        cpu::matmul(b.pool, w.up_sh, xn, n, u);
-        cpu::swiglu(b.pool, g, u, g, n * ff);
-        cpu::matmul(b.pool, w.down_sh, g, n, out);
-        cpu::add_inplace(b.pool, x, out, n * d);
-    }
 }
 
 }  // namespace hearth::model

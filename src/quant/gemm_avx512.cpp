@@ -139,12 +139,22 @@ HEARTH_AVX512 inline ActPair act_pair(const BlockQ8_0* q) {
 template <class F>
 struct RawWeights {
     const typename F::Block* x;
+    const char* ahead;  // what to prefetch, at the same offset as x's block i
     template <bool Two>
     HEARTH_AVX512 void get(int64_t i, __m512i& u, __m512& sw) const {
-        // Rows stream from memory several at a time; the hardware prefetcher alone leaves
-        // most of the bandwidth unused at one token per weight read.
-        _mm_prefetch(reinterpret_cast<const char*>(x + i) + kPrefetch, _MM_HINT_T0);
+        // The hardware prefetcher alone leaves most of the bandwidth unused at one token per
+        // weight read.
+        _mm_prefetch(ahead + i * static_cast<int64_t>(sizeof(typename F::Block)), _MM_HINT_T0);
         unpack_pair<F, Two>(x + i, u, sw);
+    }
+    // One row (decode): a little ahead in the same sequential stream. A tile of R rows: the
+    // next tile's rows (they follow in memory), so they arrive while this tile computes;
+    // prefetching within the tile's own R interleaved rows measured up to 3x slower than the
+    // one-row stream per weight byte.
+    static RawWeights at(const uint8_t* w, size_t ws, int r, int R) {
+        const auto* row = w + static_cast<size_t>(r) * ws;
+        return {reinterpret_cast<const typename F::Block*>(row),
+                reinterpret_cast<const char*>(row) + (R == 1 ? kPrefetch : static_cast<size_t>(R) * ws)};
     }
 };
 
@@ -250,8 +260,18 @@ struct LegacyKernel {
     HEARTH_AVX512 static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y, size_t ldy) {
         RawWeights<F> wr[R];
         RawActs<F::kShift> ar[T];
-        for (int r = 0; r < R; ++r) wr[r].x = reinterpret_cast<const B*>(w + r * ws);
+        for (int r = 0; r < R; ++r) wr[r] = RawWeights<F>::at(w, ws, r, R);
         for (int t = 0; t < T; ++t) ar[t].q = reinterpret_cast<const BlockQ8_0*>(a + t * as);
+        legacy_tile<R, T>(wr, ar, n / kQK, y, ldy);
+    }
+
+    template <int R, int T>
+    HEARTH_AVX512 static void run_act_prepared(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n,
+                                               float* y, size_t ldy) {
+        RawWeights<F> wr[R];
+        PreparedActs ar[T];
+        for (int r = 0; r < R; ++r) wr[r] = RawWeights<F>::at(w, ws, r, R);
+        for (int t = 0; t < T; ++t) ar[t].p = reinterpret_cast<const ActPair*>(a + t * as);
         legacy_tile<R, T>(wr, ar, n / kQK, y, ldy);
     }
 

@@ -7,8 +7,12 @@
 //                                       operands as stored (TileFn below);
 // and may also prepare operands once per call, for tiles that then skip unpacking:
 //   kPrepared = true, w_bytes(n), prep_w(w, ws, nr, n, out), run_prepared<R, T>(...), and
-//   optionally act_bytes(n), prep_act(a, as, nt, n, out) (activations as given otherwise).
-// Preparing pays off once a weight row serves more than one token tile.
+//   optionally act_bytes(n), prep_act(a, as, nt, n, out) (activations as given otherwise),
+//   and run_act_prepared<R, T>(...): raw weights against prepared activations.
+// Preparing weights pays off once a weight row serves more than one token tile. Preparing
+// activations pays off whenever a call has more than one row, since a raw tile redoes each
+// activation's preparation for every row tile: with one token tile of 2-4 tokens (batched
+// decode of a few sequences) the weights stay raw and only the activations are prepared.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -21,14 +25,18 @@ using TileFn = void (*)(const uint8_t* w, size_t ws, const uint8_t* a, size_t as
 
 namespace detail {
 
-template <class K, bool P, int R, int T>
+// Which operands a tile takes prepared.
+enum class Prep { kNone, kBoth, kActs };
+
+template <class K, Prep P, int R, int T>
 constexpr TileFn entry() {
-    if constexpr (P) return &K::template run_prepared<R, T>;
+    if constexpr (P == Prep::kBoth) return &K::template run_prepared<R, T>;
+    else if constexpr (P == Prep::kActs) return &K::template run_act_prepared<R, T>;
     else return &K::template run<R, T>;
 }
 
 // Every tile shape, row-major: entry (R - 1) * kTokens + (T - 1).
-template <class K, bool P>
+template <class K, Prep P>
 constexpr std::array<TileFn, K::kRows * K::kTokens> tile_table() {
     std::array<TileFn, K::kRows * K::kTokens> t{};
     [&]<int... I>(std::integer_sequence<int, I...>) {
@@ -50,6 +58,9 @@ inline uint8_t* scratch(std::vector<Line>& v, size_t bytes) {
 template <class K>
 concept Prepares = K::kPrepared;
 
+template <class K>
+concept PreparesActsAlone = K::kPrepared && requires { K::template run_act_prepared<1, 1>; };
+
 }  // namespace detail
 
 // Tokens outer, rows inner: the caller's block of weight rows stays in cache while the
@@ -57,7 +68,7 @@ concept Prepares = K::kPrepared;
 template <class K>
 void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n, float* y, size_t ldy, int64_t nr,
                 int64_t nt) {
-    static constexpr auto raw = detail::tile_table<K, false>();
+    static constexpr auto raw = detail::tile_table<K, detail::Prep::kNone>();
     const auto* wb = static_cast<const uint8_t*>(w);
     const auto* ab = static_cast<const uint8_t*>(act);
     // One token (decode): rows one at a time. A single sequential stream from memory keeps
@@ -69,8 +80,29 @@ void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n,
     }
     const TileFn* table = raw.data();
     if constexpr (detail::Prepares<K>) {
+        // One token tile (2-4 tokens: a batched decode of that many sequences): rows one at
+        // a time too, each unpacked once for all tokens. Out of cache this measured up to
+        // 1.5x faster than 4-row tiles, whose interleaved streams leave the memory system
+        // idle while they compute (Q8_0 151936 x 896, 2 tokens: 13-14 ms against 19 ms).
+        if (nt <= K::kTokens) {
+            size_t row_as = as;
+            if constexpr (detail::PreparesActsAlone<K>) {
+                static constexpr auto act_prepared = detail::tile_table<K, detail::Prep::kActs>();
+                thread_local std::vector<detail::Line> abuf;
+                uint8_t* pa = detail::scratch(abuf, K::act_bytes(n) * static_cast<size_t>(nt));
+                K::prep_act(ab, as, nt, n, pa);
+                ab = pa;
+                row_as = K::act_bytes(n);
+                table = act_prepared.data();
+            }
+            const TileFn one_row = table[static_cast<size_t>(nt - 1)];
+            for (int64_t r = 0; r < nr; ++r) one_row(wb + static_cast<size_t>(r) * ws, ws, ab, row_as, n, y + r, ldy);
+            return;
+        }
+    }
+    if constexpr (detail::Prepares<K>) {
         if (nt > K::kTokens) {
-            static constexpr auto prepared = detail::tile_table<K, true>();
+            static constexpr auto prepared = detail::tile_table<K, detail::Prep::kBoth>();
             thread_local std::vector<detail::Line> abuf, wbuf;
             if constexpr (requires { K::prep_act; }) {
                 uint8_t* pa = detail::scratch(abuf, K::act_bytes(n) * static_cast<size_t>(nt));

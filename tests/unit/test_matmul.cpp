@@ -167,9 +167,13 @@ TEST_P(GemmTile, LegacyTilesEqualPerRowKernelExactly) {
         const VecDotFn dot = pick(*dk, t);
         ASSERT_NE(g, nullptr);
         // nt 7 and 64 go through operands laid out once per call (more than one token tile),
-        // nt 1 through the unpacking tiles; 16 x 64 is the block matmul hands out.
+        // nt 1 through the unpacking tiles; 16 x 64 is the block matmul hands out. 9 rows x
+        // 1..17 tokens: batched decode of that many sequences, where 2-4 tokens take raw
+        // weight rows one at a time against prepared activations.
+        std::vector<std::pair<int64_t, int64_t>> shapes{{6, 7}, {16, 64}, {3, 4}};
+        for (int64_t nt = 1; nt <= 17; ++nt) shapes.push_back({9, nt});
         for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 9, 28, 152}) {
-            for (auto [nr, nt] : {std::pair<int64_t, int64_t>{6, 7}, {16, 64}}) {
+            for (auto [nr, nt] : shapes) {
                 if (nt == 64 && blocks > 28) continue;
                 const int64_t n = blocks * 32;
                 for (Fill fill : {Fill::Random, Fill::AllOnes, Fill::Min}) {
@@ -203,7 +207,7 @@ TEST_P(MatmulShapes, MatchesPerRowVecDot) {
     for (int threads : {1, 2}) {
         ThreadPool pool(threads);
         for (int64_t rows : {1, 5, 37, 130}) {
-            for (int64_t tokens : {1, 3, 6, 67}) {
+            for (int64_t tokens : {1, 2, 3, 4, 6, 16, 17, 67}) {
                 const int64_t n = (be == 256 ? 2 : 5) * be;
                 const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
                 const Acts a = make_acts(t, tokens, n, false, rng);

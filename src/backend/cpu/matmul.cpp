@@ -81,9 +81,10 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
     // The 32-element formats' tiles lay the block's activations out once per item (3x their
     // size), so taller items amortise that over more rows (measured ~10-25% faster at 64).
     c.rb = (w.rows >= 16384 || dtype_info(w.type).block_elems == 32) ? 64 : 16;
-    if (n_tokens == 1) {
-        // Decode: one contiguous share of rows per thread, so each reads one long sequential
-        // stream (the prefetcher restarts at every jump between interleaved small blocks).
+    if (n_tokens <= quant::kGemmTokens) {
+        // Decode (of up to 4 batched sequences, whose tiles also go a row at a time): one
+        // contiguous share of rows per thread, so each reads one long sequential stream (the
+        // prefetcher restarts at every jump between interleaved small blocks).
         c.rb = std::max<int64_t>(16, (w.rows + nth - 1) / nth);
     }
     c.n_rb = (w.rows + c.rb - 1) / c.rb;
@@ -122,6 +123,31 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
             item(*cp, k);
         }
     });
+}
+
+size_t act_row_bytes(DType w_type, int64_t cols) { return dtype_row_bytes(quant::vec_dot_type(w_type), cols); }
+
+void quantize_acts(DType w_type, const float* x, int64_t n_rows, int64_t cols, uint8_t* out) {
+    const DType t = quant::vec_dot_type(w_type);
+    const size_t row = dtype_row_bytes(t, cols);
+    for (int64_t r = 0; r < n_rows; ++r) {
+        if (t == DType::F32) std::copy(x + r * cols, x + (r + 1) * cols, reinterpret_cast<float*>(out + r * row));
+        else quant::quantize_row(t, x + r * cols, out + r * row, cols);
+    }
+}
+
+void matmul_rows(const Weight& w, int64_t r0, int64_t r1, const uint8_t* act, size_t act_row, int64_t n_tokens,
+                 float* y, size_t ldy) {
+    if (r1 <= r0 || n_tokens <= 0) return;
+    const uint8_t* wr = w.data + static_cast<size_t>(r0) * w.row_bytes;
+    if (const quant::GemmFn gemm = quant::gemm_fn(w.type)) {
+        gemm(wr, w.row_bytes, act, act_row, w.cols, y, ldy, r1 - r0, n_tokens);
+        return;
+    }
+    const quant::VecDotFn dot = quant::vec_dot_fn(w.type);
+    for (int64_t t = 0; t < n_tokens; ++t)
+        for (int64_t i = 0; i < r1 - r0; ++i)
+            y[static_cast<size_t>(t) * ldy + i] = dot(wr + static_cast<size_t>(i) * w.row_bytes, act + t * act_row, w.cols);
 }
 
 void get_row(const Weight& w, int64_t index, float* out) {

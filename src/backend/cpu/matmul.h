@@ -31,6 +31,18 @@ struct Weight {
 // loop over quant::vec_dot_fn, looked up once per call.
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y);
 
+// Building blocks for a caller that runs several products from the same inputs inside one
+// parallel region of its own (the fused MoE expert step): activations are quantized once, then
+// any row range of any matrix whose type shares that dot-product format is computed on them.
+// Bytes of one activation row of `cols` floats in w_type's dot-product format.
+size_t act_row_bytes(DType w_type, int64_t cols);
+// Quantizes n_rows rows of cols floats into out (n_rows * act_row_bytes(w_type, cols) bytes), on the calling thread.
+void quantize_acts(DType w_type, const float* x, int64_t n_rows, int64_t cols, uint8_t* out);
+// y[t * ldy + i] = row (r0 + i) of w . activation row t, for r0 + i < r1 and t < n_tokens; act holds
+// n_tokens rows of act_row bytes from quantize_acts. Single-threaded; ignores reference mode.
+void matmul_rows(const Weight& w, int64_t r0, int64_t r1, const uint8_t* act, size_t act_row, int64_t n_tokens,
+                 float* y, size_t ldy);
+
 // Reference mode for tests and debugging: weights are dequantized to F32 and multiplied
 // with unquantized activations, so results differ from a float reference only by
 // arithmetic order. Slow; process-wide.

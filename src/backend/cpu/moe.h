@@ -1,6 +1,8 @@
 #pragma once
-// Expert feed-forward for a batch: tokens are grouped by expert so that each chosen expert's
-// weights are read once per call (decode reads only the k active experts).
+// The expert feed-forward of a mixture-of-experts layer for a batch of tokens: each token's k
+// chosen experts (SwiGLU FFNs) weighted and summed, plus an always-on shared expert if present.
+// Decode reads only the chosen experts' weights, and each of them once per call.
+#include <cstddef>
 #include <cstdint>
 
 #include "backend/cpu/matmul.h"
@@ -33,10 +35,24 @@ inline Weight row_slice(const Weight& w, int64_t first, int64_t n) {
     return s;
 }
 
-// out[t] = sum_j weights[t*k+j] * down_e(silu(gate_e x_t) * up_e x_t), e = ids[t*k+j].
-// x: n_tokens x d, out: n_tokens x d (overwritten). Experts are visited in index order.
-void moe_swiglu_experts(ThreadPool& pool, const ExpertWeights& gate, const ExpertWeights& up, const ExpertWeights& down,
-                        const float* x, int64_t n_tokens, const int32_t* ids, const float* weights, int64_t k,
-                        float* out);
+struct ExpertFfn {
+    ExpertWeights gate, up, down;      // routed experts
+    Weight gate_sh, up_sh, down_sh;    // the shared expert, all empty if the family has none
+    bool has_shared() const { return !gate_sh.empty(); }
+};
+
+// Small batches (decode, a server step of a few sequences) take the fused path, larger ones
+// (prefill) the by-expert one; see moe.cpp.
+constexpr int64_t kMoeFusedMaxTokens = 16;
+
+// Bytes of workspace moe_ffn needs for n_tokens tokens with k experts each on n_threads threads.
+size_t moe_workspace_bytes(const ExpertFfn& f, int64_t n_tokens, int64_t k, int n_threads);
+
+// out[t] = sum_j weights[t*k+j] * down_e(silu(gate_e x_t) * up_e x_t), e = ids[t*k+j], plus the
+// shared expert's output for x_t if present. x, out: n_tokens x d (out overwritten). workspace:
+// moe_workspace_bytes(...) bytes, 64-byte aligned, owned by the caller so that a steady decode
+// loop allocates nothing. An id may repeat, across tokens or within one.
+void moe_ffn(ThreadPool& pool, const ExpertFfn& f, const float* x, int64_t n_tokens, const int32_t* ids,
+             const float* weights, int64_t k, float* out, void* workspace);
 
 }  // namespace hearth::backend::cpu
