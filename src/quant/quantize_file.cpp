@@ -93,19 +93,21 @@ int64_t key_int(const format::GGUFFile& f, const std::string& key, int64_t def) 
 
 const std::vector<FileTypeSpec>& file_types() {
     static const std::vector<FileTypeSpec> types = {
-        {"Q4_K_M", 15, DType::Q4_K, true, "Q4_K, with Q6_K for output and half of attn_v / ffn_down (llama.cpp's mix)"},
-        {"Q5_K_M", 17, DType::Q5_K, true, "Q5_K, with Q6_K for output and half of attn_v / ffn_down (llama.cpp's mix)"},
-        {"Q4_K", 14, DType::Q4_K, false, "every weight Q4_K, output Q6_K"},
-        {"Q5_K", 16, DType::Q5_K, false, "every weight Q5_K, output Q6_K"},
-        {"Q6_K", 18, DType::Q6_K, false, "every weight Q6_K"},
-        {"Q8_0", 7, DType::Q8_0, false, "every weight Q8_0"},
-        {"Q4_0", 2, DType::Q4_0, false, "every weight Q4_0, output Q6_K"},
-        {"Q4_1", 3, DType::Q4_1, false, "every weight Q4_1, output Q6_K"},
-        {"Q5_0", 8, DType::Q5_0, false, "every weight Q5_0, output Q6_K"},
-        {"Q5_1", 9, DType::Q5_1, false, "every weight Q5_1, output Q6_K"},
-        {"F16", 1, DType::F16, false, "every weight F16"},
-        {"BF16", 32, DType::BF16, false, "every weight BF16"},
-        {"F32", 0, DType::F32, false, "every weight F32 (with --allow-requantize: dequantize a file)"},
+        {"Q4_K_M", 15, DType::Q4_K, KMix::Medium, "Q4_K, with Q6_K for output and half of attn_v / ffn_down (llama.cpp's mix)"},
+        {"Q4_K_S", 14, DType::Q4_K, KMix::Small, "Q4_K, with Q6_K for output, Q5_K for the first attn_v / ffn_down"},
+        {"Q4_K", 15, DType::Q4_K, KMix::Medium, "alias for Q4_K_M (as in llama-quantize)"},
+        {"Q5_K_M", 17, DType::Q5_K, KMix::Medium, "Q5_K, with Q6_K for output and half of attn_v / ffn_down (llama.cpp's mix)"},
+        {"Q5_K_S", 16, DType::Q5_K, KMix::None, "every weight Q5_K, output Q6_K"},
+        {"Q5_K", 17, DType::Q5_K, KMix::Medium, "alias for Q5_K_M (as in llama-quantize)"},
+        {"Q6_K", 18, DType::Q6_K, KMix::None, "every weight Q6_K"},
+        {"Q8_0", 7, DType::Q8_0, KMix::None, "every weight Q8_0"},
+        {"Q4_0", 2, DType::Q4_0, KMix::None, "every weight Q4_0, output Q6_K"},
+        {"Q4_1", 3, DType::Q4_1, KMix::None, "every weight Q4_1, output Q6_K"},
+        {"Q5_0", 8, DType::Q5_0, KMix::None, "every weight Q5_0, output Q6_K"},
+        {"Q5_1", 9, DType::Q5_1, KMix::None, "every weight Q5_1, output Q6_K"},
+        {"F16", 1, DType::F16, KMix::None, "every weight F16"},
+        {"BF16", 32, DType::BF16, KMix::None, "every weight BF16"},
+        {"F32", 0, DType::F32, KMix::None, "every weight F32 (with --allow-requantize: dequantize a file)"},
     };
     return types;
 }
@@ -164,17 +166,19 @@ std::vector<TensorPlan> plan_quantization(const format::GGUFFile& in, const File
                 if (t.shape[0] % base_block != 0) to = DType::Q8_0;
                 else if (ft.base != DType::Q8_0) to = DType::Q6_K;
             } else if (c == Category::AttnV) {
-                if (ft.k_mix && use_more_bits(i_attn_v, n_attn_v)) to = DType::Q6_K;
+                if (ft.mix == KMix::Medium && use_more_bits(i_attn_v, n_attn_v)) to = DType::Q6_K;
+                if (ft.mix == KMix::Small && i_attn_v < 4) to = DType::Q5_K;
                 if (n_expert == 8) to = DType::Q8_0;
                 ++i_attn_v;
             } else if (c == Category::AttnK) {
                 if (n_expert == 8) to = DType::Q8_0;
             } else if (c == Category::AttnOutput) {
-                if (n_expert == 8 && ft.llama_ftype == 15) to = DType::Q5_K;
+                if (n_expert == 8 && ft.base == DType::Q4_K) to = DType::Q5_K;
             } else if (c == Category::FfnDown) {
                 // MoE files interleave expert and shared-expert tensors: use the layer number.
                 const int layer = n_expert > 1 ? layer_of(t.name) : i_ffn_down;
-                if (ft.k_mix && layer >= 0 && use_more_bits(layer, n_layer)) to = DType::Q6_K;
+                if (ft.mix == KMix::Medium && layer >= 0 && use_more_bits(layer, n_layer)) to = DType::Q6_K;
+                if (ft.mix == KMix::Small && layer >= 0 && layer < n_layer / 8) to = DType::Q5_K;
                 ++i_ffn_down;
             }
         }

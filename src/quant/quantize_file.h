@@ -11,7 +11,11 @@
 //     rows do not fit 256-element blocks (Q8_0 files keep Q8_0);
 //   - Q4_K_M / Q5_K_M: attn_v (and MLA's attn_kv_b) and ffn_down get Q6_K in the first and
 //     last eighth of the layers and every third layer between ("use_more_bits");
-//   - 8-expert MoE models: attn_v and attn_k Q8_0, attn_output Q5_K (Q4_K_M);
+//   - Q4_K_S: the first 4 attn_v and the ffn_down of the first eighth of the layers get Q5_K;
+//     Q5_K_S: every weight Q5_K (output Q6_K);
+//   - Q4_K and Q5_K are llama-quantize's aliases of Q4_K_M and Q5_K_M (same recipe, same
+//     general.file_type), so a name means the same file in both tools;
+//   - 8-expert MoE models: attn_v and attn_k Q8_0, attn_output Q5_K (Q4_K_S / Q4_K_M);
 //   - a K-quant whose row length is not a multiple of 256 falls back to Q4_K -> Q5_0,
 //     Q5_K -> Q5_1, Q6_K -> Q8_0; any type whose block does not fit falls back to F16.
 #include <cstdint>
@@ -26,11 +30,18 @@
 
 namespace hearth::quant {
 
+// Which of llama.cpp's per-tensor adjustments a file type applies on top of its base type.
+enum class KMix {
+    None,   // every weight the base type (output Q6_K for quantized bases)
+    Small,  // the _S recipe: Q5_K for the first attn_v and the first eighth of ffn_down
+    Medium  // the _M recipe: Q6_K for attn_v / ffn_down in the use_more_bits layers
+};
+
 struct FileTypeSpec {
     std::string_view name;  // as given on the command line, e.g. "Q4_K_M"
     uint32_t llama_ftype;   // general.file_type, numbered as llama.cpp's llama_ftype
     DType base;             // the type of most weights
-    bool k_mix;             // the _M recipe: more bits for attn_v / ffn_down in some layers
+    KMix mix;
     std::string_view help;
 };
 

@@ -38,6 +38,16 @@ for stem in llama qwen2 qwen3; do
     done
 done
 
+# general.file_type as llama-quantize writes it: Q4_K / Q5_K are its aliases of the _M mixes.
+for spec in "Q4_K:15" "Q4_K_M:15" "Q4_K_S:14" "Q5_K:17" "Q5_K_S:16" "Q6_K:18" "Q8_0:7"; do
+    ty="${spec%%:*}" want="${spec#*:}"
+    out="$tmp/ftype-$ty.gguf"
+    "$hearth" quantize "$fixtures/tiny/llama-f32.gguf" "$out" "$ty" -t 2 >/dev/null 2>&1
+    info="$("$hearth" info "$out" 2>&1)"
+    grep -Eq "general\.file_type +$want\$" <<< "$info"
+    check "$ty writes general.file_type $want" $? "$(grep file_type <<< "$info")"
+done
+
 # Already-quantized input: refused without --allow-requantize, and nothing is written.
 out="$tmp/requant.gguf"
 log="$("$hearth" quantize "$fixtures/tiny/llama-q8_0.gguf" "$out" Q4_0 2>&1)"

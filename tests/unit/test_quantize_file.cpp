@@ -123,6 +123,44 @@ TEST(QuantizePlan, OtherTypes) {
     EXPECT_EQ(find_file_type("Q3_K"), nullptr);
 }
 
+// llama.cpp's llama-quant.cpp, Q4_K_S: Q5_K for attn_v while fewer than 4 have been seen, and
+// for ffn_down in layers below n_layer / 8; Q5_K_S has no per-tensor adjustment.
+TEST(QuantizePlan, SmallMixesFollowLlamaCppRecipe) {
+    const auto bytes = synthetic_model(16, true);
+    auto t = plan_types(bytes, "Q4_K_S");
+    EXPECT_EQ(t.at("output.weight"), DType::Q6_K);
+    for (int i = 0; i < 16; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        EXPECT_EQ(t.at(p + "attn_v.weight"), i < 4 ? DType::Q5_K : DType::Q4_K) << i;
+        EXPECT_EQ(t.at(p + "ffn_down.weight"), i < 2 ? DType::Q5_K : DType::Q4_K) << i;
+        EXPECT_EQ(t.at(p + "attn_q.weight"), DType::Q4_K) << i;
+    }
+    t = plan_types(bytes, "Q5_K_S");
+    EXPECT_EQ(t.at("output.weight"), DType::Q6_K);
+    for (int i = 0; i < 16; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        EXPECT_EQ(t.at(p + "attn_v.weight"), DType::Q5_K) << i;
+        EXPECT_EQ(t.at(p + "ffn_down.weight"), DType::Q5_K) << i;
+    }
+}
+
+// general.file_type numbers are llama.cpp's llama_ftype; llama-quantize treats "Q4_K" and
+// "Q5_K" as the _M mixes, so hearth writes the same recipe and number for those names.
+TEST(QuantizePlan, FileTypeNumbersAndAliasesMatchLlamaQuantize) {
+    const std::map<std::string, uint32_t> want = {
+        {"Q4_0", 2},    {"Q4_1", 3},    {"Q5_0", 8},  {"Q5_1", 9},    {"Q8_0", 7},   {"Q4_K_S", 14}, {"Q4_K_M", 15},
+        {"Q4_K", 15},   {"Q5_K_S", 16}, {"Q5_K_M", 17}, {"Q5_K", 17}, {"Q6_K", 18},  {"F16", 1},     {"BF16", 32},
+        {"F32", 0}};
+    for (const auto& [name, ftype] : want) {
+        const FileTypeSpec* ft = find_file_type(name);
+        ASSERT_NE(ft, nullptr) << name;
+        EXPECT_EQ(ft->llama_ftype, ftype) << name;
+    }
+    const auto bytes = synthetic_model(16, true);
+    EXPECT_EQ(plan_types(bytes, "Q4_K"), plan_types(bytes, "Q4_K_M"));
+    EXPECT_EQ(plan_types(bytes, "Q5_K"), plan_types(bytes, "Q5_K_M"));
+}
+
 TEST(QuantizePlan, TiedEmbeddingGetsTheOutputType) {
     const auto t = plan_types(synthetic_model(4, false), "Q4_K_M");
     EXPECT_EQ(t.at("token_embd.weight"), DType::Q6_K);
