@@ -486,13 +486,14 @@ void ReasoningSplitter::run(OutputDelta& d, bool final) {
 
 // ---------------------------------------------------------------------------------------
 
-OutputParser::OutputParser(OutputFormat fmt, bool starts_in_reasoning, json tools)
+OutputParser::OutputParser(OutputFormat fmt, bool starts_in_reasoning, json tools, bool parse_tool_calls)
     : fmt_(fmt),
       tools_(std::move(tools)),
       split_(reasoning_tags(fmt), starts_in_reasoning,
              fmt == OutputFormat::Kimi ? std::vector<std::string>{"<|tool_calls_section_begin|>"}
                                        : std::vector<std::string>{}),
-      markers_(tool_markers(fmt)) {}
+      markers_(parse_tool_calls ? tool_markers(fmt) : std::vector<std::string>{}),
+      parse_tools_(parse_tool_calls) {}
 
 void OutputParser::feed_content(const std::string& s, OutputDelta& d, bool final) {
     if (in_tools_) {
@@ -507,7 +508,7 @@ void OutputParser::feed_content(const std::string& s, OutputDelta& d, bool final
         d.content.append(t);
         out_.content.append(t);
     };
-    if (fmt_ == OutputFormat::Llama3 && !any_content_) {
+    if (parse_tools_ && fmt_ == OutputFormat::Llama3 && !any_content_) {
         size_t a = 0;
         while (a < hold_.size() && is_space(hold_[a])) ++a;
         if (a == hold_.size()) {

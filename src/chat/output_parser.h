@@ -66,6 +66,8 @@ public:
                       std::vector<std::string> implicit_close = {});
     OutputDelta push(std::string_view chunk);
     OutputDelta finish();
+    // Inside the trace now (or the prompt opened it and no text has decided otherwise yet).
+    bool in_reasoning() const { return st_ == State::Reasoning || (st_ == State::Start && inside_); }
 
 private:
     enum class State { Start, Reasoning, AfterClose, Content };
@@ -82,12 +84,15 @@ private:
 class OutputParser {
 public:
     // tools: the OpenAI-style tool list given to the template (or null); GLM uses the
-    // parameter types to tell string values from JSON ones.
+    // parameter types to tell string values from JSON ones. parse_tool_calls false: the
+    // answer is all content, markup included (no tools were offered to the model).
     OutputParser(OutputFormat fmt, bool starts_in_reasoning,
-                 nlohmann::ordered_json tools = nullptr);
+                 nlohmann::ordered_json tools = nullptr, bool parse_tool_calls = true);
     OutputDelta push(std::string_view chunk);
     OutputDelta finish();
     const ParsedOutput& result() const { return out_; }
+    // True while the text fed so far leaves the model inside its reasoning trace.
+    bool in_reasoning() const { return split_.in_reasoning(); }
 
 private:
     void feed_content(const std::string& s, OutputDelta& d, bool final);
@@ -99,6 +104,7 @@ private:
     std::string tool_text_;  // from the first tool-call marker on
     bool in_tools_ = false;
     bool any_content_ = false;  // non-space answer text seen (Llama's bare JSON must come first)
+    bool parse_tools_ = true;
     ParsedOutput out_;
 };
 

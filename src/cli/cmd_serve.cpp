@@ -29,11 +29,13 @@ struct ServeOptions {
     int64_t ctx = 4096;
     int64_t batch = 256;
     std::string kv_type = "f16";
+    std::string pooling = "mean";
     size_t max_queue = 16;
     int64_t parallel = 4;
     double request_timeout = 0;
     size_t max_body_bytes = 0;  // 0: the config's, else 8 MiB
     bool offline = false;
+    bool no_web_ui = false;
     std::string config;
     bool hash_key = false;
     std::string audit_log, audit_content, audit_fsync, audit_hmac_key_file;
@@ -63,12 +65,14 @@ server::ServeConfig merged_config(const ServeOptions& o) {
         m.batch = o.batch;
         m.kv_type = o.kv_type;
         m.max_queue = o.max_queue;
+        m.pooling = o.pooling;
         cfg.models.push_back(m);
     }
     if (cfg.models.empty()) throw Error("serve: give a model with -m FILE, or [[models]] in a --config file");
     if (!o.host.empty()) cfg.host = o.host;
     if (o.port >= 0) cfg.port = o.port;
     if (o.offline) cfg.offline = true;
+    if (o.no_web_ui) cfg.web_ui = false;
     if (o.max_body_bytes > 0) cfg.max_body_bytes = o.max_body_bytes;
     if (!o.audit_log.empty()) {
         server::AuditConfig a = cfg.audit.value_or(server::AuditConfig{});
@@ -146,6 +150,7 @@ void serve(const ServeOptions& o) {
     so.max_body_bytes = cfg.max_body_bytes;
     so.http_threads = cfg.http_threads;
     so.offline = cfg.offline;
+    so.web_ui = cfg.web_ui;
     server::Server srv(so, std::move(keys));
 
     std::vector<std::string> seen;
@@ -163,6 +168,7 @@ void serve(const ServeOptions& o) {
         wo.max_queue = mc.max_queue;
         wo.max_sequences = mc.max_sequences > 0 ? mc.max_sequences : o.parallel;
         wo.request_timeout_s = o.request_timeout;
+        wo.pooling = engine::parse_pooling(mc.pooling);
         seen.push_back(mc.alias);
         server::ModelExtras ex;
         ex.sampling = mc.sampling;
@@ -201,6 +207,8 @@ void serve(const ServeOptions& o) {
                      cfg.audit->hmac_key_file.empty() ? "" : ", hmac-sha256",
                      static_cast<unsigned long long>(srv.audit_log()->last_seq()));
     std::fprintf(stderr, "hearth serve: listening on http://%s:%d\n", cfg.host.c_str(), port);
+    if (cfg.web_ui) std::fprintf(stderr, "hearth serve: chat page at http://%s:%d/ (--no-web-ui to turn it off)\n",
+                                 cfg.host.c_str(), port);
     std::fflush(stderr);
 
     std::thread waiter([&srv, set] {
@@ -239,6 +247,9 @@ void register_serve(CLI::App& app) {
     sub->add_option("-b,--batch-size", o->batch, "prompt tokens per forward pass")->check(CLI::Range(1, 8192));
     sub->add_option("--kv-type", o->kv_type, "KV cache element type: f16 (default) or f32")
         ->check(CLI::IsMember({"f16", "f32"}));
+    sub->add_option("--pooling", o->pooling,
+                    "how /v1/embeddings pools the final hidden states of an input's tokens: mean (default) or last")
+        ->check(CLI::IsMember({"mean", "last"}));
     sub->add_option("--max-queue", o->max_queue, "requests that may wait per model; more get 429")
         ->check(CLI::Range(size_t{1}, size_t{1} << 20))
         ->capture_default_str();
@@ -257,6 +268,8 @@ void register_serve(CLI::App& app) {
     sub->add_flag("--offline", o->offline,
                   "no egress: refuse to start if the config names any [[upstreams]] (the server then opens no "
                   "outbound connection)");
+    sub->add_flag("--no-web-ui", o->no_web_ui,
+                  "do not serve the chat page at / (and /static/, /js/); the same as [server] web_ui = false");
     sub->add_option("--audit-log", o->audit_log,
                     "append a hash-chained record of every generation request to this file ([audit] path); "
                     "check it with `hearth log verify`");

@@ -1,6 +1,7 @@
 #include "engine/batch_scheduler.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 #include "engine/generation_state.h"
@@ -12,6 +13,22 @@ namespace hearth::engine {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Positions [begin, end) of every layer, from one sequence's cache to another's.
+void copy_positions(const model::KVCache& from, model::KVCache& to, int64_t n_layer, int64_t begin, int64_t end) {
+    for (int64_t l = 0; l < n_layer; ++l)
+        for (int64_t p = begin; p < end; ++p) {
+            std::memcpy(to.k(l, p), from.k(l, p), from.k_row_bytes());
+            if (from.v_row_bytes() > 0) std::memcpy(to.v(l, p), from.v(l, p), from.v_row_bytes());
+        }
+}
+
+size_t common_head(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    const size_t lim = std::min(a.size(), b.size());
+    size_t n = 0;
+    while (n < lim && a[n] == b[n]) ++n;
+    return n;
+}
 }  // namespace
 
 struct BatchScheduler::Slot {
@@ -26,6 +43,8 @@ struct BatchScheduler::Slot {
     uint64_t admitted = 0;    // FIFO order of prefill
     uint64_t last_used = 0;   // LRU among free slots
     Clock::time_point t_admit, t_first;
+    Slot* leader = nullptr;   // an active sequence still computing the head this one will copy
+    size_t share = 0;         // how many prompt positions to copy from the leader
 };
 
 BatchScheduler::BatchScheduler(const model::Model& m, ThreadPool& pool, const SchedulerOptions& opt)
@@ -71,11 +90,7 @@ void BatchScheduler::add(std::shared_ptr<SequenceRequest> req) {
     for (auto& sp : slots_) {
         Slot& s = *sp;
         if (s.req) continue;
-        size_t common = 0;
-        if (opt_.prefix_reuse) {
-            const size_t lim = std::min(s.tokens.size(), req->prompt.size());
-            while (common < lim && s.tokens[common] == req->prompt[common]) ++common;
-        }
+        const size_t common = opt_.prefix_reuse ? common_head(s.tokens, req->prompt) : 0;
         if (!best || common > best_common || (common == best_common && s.last_used < best->last_used)) {
             best = &s;
             best_common = common;
@@ -92,8 +107,60 @@ void BatchScheduler::add(std::shared_ptr<SequenceRequest> req) {
     s.next = -1;
     s.admitted = s.last_used = ++clock_;
     s.t_admit = s.t_first = Clock::now();
-    s.gen = std::make_unique<GenerationState>(model_.tokenizer(), req->gen, req->on_text);
+    s.leader = nullptr;
+    s.share = 0;
+    // An active sequence with a longer head of this prompt (a sibling choice of the same
+    // request, or a request with the same system prompt): copy from its cache.
+    if (opt_.prefix_reuse) {
+        Slot* src = nullptr;
+        size_t src_common = 0;
+        for (auto& sp : slots_) {
+            if (!sp->req || sp->leader || sp.get() == &s) continue;
+            const size_t c = common_head(sp->req->prompt, req->prompt);
+            if (c > src_common) {
+                src = sp.get();
+                src_common = c;
+            }
+        }
+        const size_t share = std::min(src_common, req->prompt.size() - 1);
+        if (src && share > keep) {
+            s.tokens.assign(req->prompt.begin(), req->prompt.begin() + static_cast<std::ptrdiff_t>(keep));
+            if (src->fed >= share) {
+                copy_positions(src->cache, s.cache, model_.hparams().n_layer, static_cast<int64_t>(keep),
+                               static_cast<int64_t>(share));
+                s.tokens.assign(req->prompt.begin(), req->prompt.begin() + static_cast<std::ptrdiff_t>(share));
+                s.cache.set_n_past(static_cast<int64_t>(share));
+                s.fed = share;
+                stats_.reused_tokens += static_cast<int64_t>(share - keep);
+            } else {
+                s.leader = src;
+                s.share = share;
+            }
+        }
+    }
+    s.gen = std::make_unique<GenerationState>(model_.tokenizer(), req->gen, req->on_text, req->on_logprob);
     s.req = std::move(req);
+}
+
+void BatchScheduler::release_followers() {
+    for (auto& sp : slots_) {
+        Slot& f = *sp;
+        if (!f.req || !f.leader) continue;
+        Slot& l = *f.leader;
+        // The leader's cache holds its first `fed` prompt positions (tokens mirrors the cache).
+        const size_t have = std::min(l.fed, l.tokens.size());
+        if (have >= f.share) {
+            copy_positions(l.cache, f.cache, model_.hparams().n_layer, static_cast<int64_t>(f.fed),
+                           static_cast<int64_t>(f.share));
+            f.tokens.assign(f.req->prompt.begin(), f.req->prompt.begin() + static_cast<std::ptrdiff_t>(f.share));
+            f.cache.set_n_past(static_cast<int64_t>(f.share));
+            stats_.reused_tokens += static_cast<int64_t>(f.share - f.fed);
+            f.fed = f.share;
+            f.leader = nullptr;
+        } else if (!l.req) {
+            f.leader = nullptr;  // it ended before computing the head: prefill on our own
+        }
+    }
 }
 
 void BatchScheduler::retire(Slot& s) {
@@ -105,7 +172,9 @@ void BatchScheduler::retire(Slot& s) {
     auto req = std::move(s.req);
     s.req = nullptr;
     s.gen.reset();
+    s.leader = nullptr;
     s.last_used = ++clock_;
+    release_followers();  // before a new request may take this slot's cache
     req->on_done(std::move(r));
 }
 
@@ -113,7 +182,9 @@ void BatchScheduler::fail(Slot& s, const std::string& message) {
     auto req = std::move(s.req);
     s.req = nullptr;
     s.gen.reset();
+    s.leader = nullptr;
     s.last_used = ++clock_;
+    release_followers();
     req->on_error(message);
 }
 
@@ -151,7 +222,7 @@ void BatchScheduler::step() {
     const int64_t n_decode = static_cast<int64_t>(chunks.size());
     std::vector<Slot*> prefilling;
     for (auto& sp : slots_)
-        if (sp->req && !sp->decoding) prefilling.push_back(sp.get());
+        if (sp->req && !sp->decoding && !sp->leader) prefilling.push_back(sp.get());
     std::sort(prefilling.begin(), prefilling.end(), [](const Slot* a, const Slot* b) { return a->admitted < b->admitted; });
     int64_t budget = opt_.n_batch, n_prompt = 0;
     for (Slot* s : prefilling) {
@@ -205,6 +276,7 @@ void BatchScheduler::step() {
         else
             retire(s);
     }
+    release_followers();
 }
 
 }  // namespace hearth::engine

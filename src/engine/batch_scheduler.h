@@ -16,7 +16,11 @@
 // A new request goes to the free slot whose cached tokens share the longest head with its
 // prompt, and only the rest of the prompt is computed (at least the last prompt token is
 // always recomputed, for its logits). Positions are a function of the tokens before them
-// only, so the result is the same as with no reuse.
+// only, so the result is the same as with no reuse. A request whose prompt head is held or
+// being computed by an active sequence (n > 1 choices of one request are the common case)
+// copies those positions from that sequence's cache instead: at once when they are there,
+// else once its prefill has passed them, waiting meanwhile; if that sequence ends first
+// without them, it prefills on its own.
 //
 // Cancellation and deadlines are checked before every step: a request whose cancelled()
 // says so, or whose on_text refused text, ends with finish_reason "cancelled"; one past its
@@ -51,6 +55,7 @@ struct SequenceRequest {
     GenerateOptions gen;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::function<bool(const std::string&)> on_text;  // false: stop (the client went away)
+    std::function<void(const TokenLogprob&)> on_logprob;  // when gen.top_logprobs >= 0; may be empty
     std::function<bool()> cancelled;                  // polled before every step; may be empty
     // Exactly one of these is called, once.
     std::function<void(GenerateResult)> on_done;
@@ -109,6 +114,9 @@ private:
     struct Slot;
     void retire(Slot& s);
     void fail(Slot& s, const std::string& message);
+    // Copies the head waiting followers need from their leader once it has it (or, when the
+    // leader has ended, lets them prefill on their own).
+    void release_followers();
 
     const model::Model& model_;
     ThreadPool& pool_;

@@ -5,8 +5,10 @@
 namespace hearth::engine {
 
 GenerationState::GenerationState(const tokenizer::Tokenizer& tok, const GenerateOptions& opt,
-                                 std::function<bool(const std::string&)> on_text)
-    : tok_(tok), opt_(opt), on_text_(std::move(on_text)), sampler_(opt.sampling), dec_(tok) {
+                                 std::function<bool(const std::string&)> on_text,
+                                 std::function<void(const TokenLogprob&)> on_logprob)
+    : tok_(tok), opt_(opt), on_text_(std::move(on_text)), on_logprob_(std::move(on_logprob)), sampler_(opt.sampling),
+      dec_(tok) {
     for (const auto& s : opt_.stop) max_stop_ = std::max(max_stop_, s.size());
     r_.finish_reason = "length";
 }
@@ -29,6 +31,13 @@ std::optional<int32_t> GenerationState::next(float* logits, int64_t n_vocab, con
         done_ = true;
         return std::nullopt;
     }
+    // Logprobs describe the model's distribution, so they are read before a constraint masks
+    // the logits in place (the sampler itself does not modify them).
+    const bool want_logprobs = opt_.top_logprobs >= 0;
+    if (want_logprobs) {
+        lse_ = log_sum_exp(logits, n_vocab);
+        top_logits(logits, n_vocab, opt_.top_logprobs, top_);
+    }
     int32_t id = sampler_.sample(logits, n_vocab, history);
     if (opt_.constraint) {
         const int64_t left = opt_.max_tokens - static_cast<int64_t>(r_.tokens.size());
@@ -44,6 +53,14 @@ std::optional<int32_t> GenerationState::next(float* logits, int64_t n_vocab, con
         return std::nullopt;
     }
     r_.tokens.push_back(id);
+    if (want_logprobs) {
+        // A mask leaves the tokens it allows untouched, so logits[id] is still the raw logit.
+        TokenLogprob t{id, static_cast<float>(logits[id] - lse_), {}};
+        t.top.reserve(top_.size());
+        for (const auto& c : top_) t.top.push_back({c.id, static_cast<float>(c.logprob - lse_)});
+        if (on_logprob_) on_logprob_(t);
+        r_.logprobs.push_back(std::move(t));
+    }
     held_ += dec_.push(id);
     if (!opt_.stop.empty()) {
         size_t cut = std::string::npos;

@@ -19,8 +19,11 @@ namespace hearth::engine {
 class GenerationState {
 public:
     // on_text receives each released piece of text; returning false cancels the sequence.
+    // on_logprob (optional) receives each generated token's logprobs as soon as it is drawn,
+    // which may be before its text is released (stop strings, incomplete UTF-8).
     GenerationState(const tokenizer::Tokenizer& tok, const GenerateOptions& opt,
-                     std::function<bool(const std::string&)> on_text = {});
+                     std::function<bool(const std::string&)> on_text = {},
+                     std::function<void(const TokenLogprob&)> on_logprob = {});
 
     // After a forward pass: picks the next token from logits (which the constraint may mask
     // in place). history: the tokens in the sequence's cache (prompt and generated so far),
@@ -44,6 +47,9 @@ private:
     const tokenizer::Tokenizer& tok_;
     GenerateOptions opt_;
     std::function<bool(const std::string&)> on_text_;
+    std::function<void(const TokenLogprob&)> on_logprob_;
+    double lse_ = 0;              // log-sum-exp of the current logits (logprobs on only)
+    std::vector<TopLogprob> top_;  // their top entries (logprobs on only)
     Sampler sampler_;
     tokenizer::StreamDecoder dec_;
     size_t max_stop_ = 0;

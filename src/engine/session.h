@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "model/kv_cache.h"
 #include "model/scratch_arena.h"
@@ -40,10 +41,14 @@ struct GenerateOptions {
     bool commit_last = false;
     // Optional: restricts the tokens drawn (not owned; must outlive generate()).
     TokenConstraint* constraint = nullptr;
+    // >= 0: record each generated token's logprob and this many alternatives (engine/logprobs.h);
+    // -1: off, and then nothing is computed or stored per token.
+    int top_logprobs = -1;
 };
 
 struct GenerateResult {
     std::vector<int32_t> tokens;  // generated ids
+    std::vector<TokenLogprob> logprobs;  // one per token when GenerateOptions::top_logprobs >= 0
     std::string text;
     // "stop" (EOS or stop string), "length", "context"; "cancelled" when on_text refused text
     // (or the client went away); "deadline" when the batch scheduler stopped it at its deadline.

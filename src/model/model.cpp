@@ -187,7 +187,7 @@ void Model::forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int
 }
 
 int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
-                             ScratchArena& scratch) const {
+                             ScratchArena& scratch, Output out) const {
     namespace cpu = backend::cpu;
     const HParams& hp = hp_;
     int64_t n = 0, n_out = 0;
@@ -258,6 +258,10 @@ int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks,
         if (chunks[i].logits == Logits::kNone) continue;
         std::copy(x + (s.row0 + first) * d, x + (s.row0 + s.n) * d, xn + o * d);
         o += s.n - first;
+    }
+    if (out == Output::kHidden) {
+        cpu::rms_norm(pool, xn, output_norm_.data(), logits, n_out, d, hp.rms_eps);
+        return n_out;
     }
     cpu::rms_norm(pool, xn, output_norm_.data(), xn, n_out, d, hp.rms_eps);
     cpu::matmul(pool, output_, xn, n_out, logits);

@@ -35,6 +35,11 @@ uint64_t count_active_params(const format::GGUFFile& f, const HParams& hp);
 // Which logits a sequence's chunk asks for.
 enum class Logits { kNone, kLast, kAll };
 
+// What forward_batch writes for the rows a chunk asks for: logits (n_vocab floats per row), or
+// the final-norm hidden state (n_embd floats per row: the output norm applied, the output
+// matrix not), which is transformers' last_hidden_state and what embeddings are pooled from.
+enum class Output { kLogits, kHidden };
+
 // One sequence's share of a batched forward call: n tokens at positions cache->n_past() ..
 // + n - 1. Each chunk needs its own cache (one sequence appears at most once per call).
 struct SeqChunk {
@@ -84,8 +89,9 @@ public:
     // Everything is checked before any cache is touched: a bad chunk (no cache, a cache used
     // twice, a full context, an out-of-vocabulary token, a cache of another shape) throws
     // hearth::Error naming the chunk and leaves every cache as it was.
+    // With Output::kHidden the same rows hold the final-norm hidden state instead (n_embd floats).
     int64_t forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
-                          ScratchArena& scratch) const;
+                          ScratchArena& scratch, Output out = Output::kLogits) const;
 
     uint64_t n_params() const;
     // Parameters one token touches: all but the unchosen routed experts and the skipped

@@ -2,8 +2,10 @@
 
 #include "chat/grammar.h"
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -43,7 +45,9 @@ json parse_body(std::string_view body) {
     json j;
     try {
         j = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // Not only parse_error: a number too large for a double is out_of_range (found by
+        // fuzz/fuzz_api_request); either way the client sent JSON we cannot take.
         throw invalid_request(std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
     }
     if (!j.is_object()) throw invalid_request("the request body must be a JSON object", "", "invalid_json");
@@ -132,8 +136,7 @@ void parse_common(const json& j, CompletionRequest& r) {
 
     // llama.cpp's extension: keep generating past end-of-generation tokens.
     if (present(j, "ignore_eos")) r.gen.ignore_eos = get_bool(j, "ignore_eos");
-    if (present(j, "n") && get_int(j, "n", 1, 128) != 1)
-        throw invalid_request("only n=1 is supported", "n", "unsupported_value");
+    if (present(j, "n")) r.n = get_int(j, "n", 1, kMaxChoices);
     if (present(j, "stop")) {
         const json& v = j["stop"];
         std::vector<std::string> stop;
@@ -167,11 +170,21 @@ void parse_common(const json& j, CompletionRequest& r) {
             r.include_usage = so["include_usage"].get<bool>();
         }
     }
-    if (present(j, "logprobs") && !(j["logprobs"].is_boolean() && !j["logprobs"].get<bool>()) &&
-        r.endpoint == Endpoint::Chat)
-        throw invalid_request("'logprobs' is not supported yet", "logprobs", "unsupported_parameter");
-    if (present(j, "logprobs") && r.endpoint == Endpoint::Completion)
-        throw invalid_request("'logprobs' is not supported yet", "logprobs", "unsupported_parameter");
+    if (r.endpoint == Endpoint::Chat) {
+        // Chat: logprobs is a switch and top_logprobs the number of alternatives (needs it on).
+        const bool on = present(j, "logprobs") && get_bool(j, "logprobs");
+        if (present(j, "top_logprobs")) {
+            const int k = static_cast<int>(get_int(j, "top_logprobs", 0, kMaxTopLogprobs));
+            if (!on)
+                throw invalid_request("'top_logprobs' needs 'logprobs': true", "top_logprobs", "invalid_value");
+            r.gen.top_logprobs = k;
+        } else if (on) {
+            r.gen.top_logprobs = 0;
+        }
+    } else if (present(j, "logprobs")) {
+        // Legacy completions: logprobs is the number of alternatives per token.
+        r.gen.top_logprobs = static_cast<int>(get_int(j, "logprobs", 0, kMaxTopLogprobs));
+    }
 }
 
 void parse_max_tokens(const json& j, CompletionRequest& r, int64_t def) {
@@ -200,6 +213,59 @@ json normalise_content(const json& c, size_t index) {
         text += part["text"].get<std::string>();
     }
     return text;
+}
+
+void parse_tool_choice(const json& j, CompletionRequest& r) {
+    if (!present(j, "tool_choice")) return;
+    const json& tc = j["tool_choice"];
+    const char* shape = "'tool_choice' must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", "
+                        "\"function\": {\"name\": ...}}";
+    if (tc.is_object()) {
+        if (!tc.contains("function") || !tc["function"].is_object() || !tc["function"].contains("name") ||
+            !tc["function"]["name"].is_string())
+            throw invalid_request(shape, "tool_choice", "invalid_type");
+        throw invalid_request("tool_choice naming a function ('" + tc["function"]["name"].get<std::string>() +
+                                  "') is not supported yet",
+                              "tool_choice", "unsupported_value");
+    }
+    if (!tc.is_string()) throw invalid_request(shape, "tool_choice", "invalid_type");
+    const std::string v = tc.get<std::string>();
+    if (v == "required") throw invalid_request("tool_choice 'required' is not supported yet", "tool_choice", "unsupported_value");
+    if (v == "none") {
+        r.tools = nullptr;
+    } else if (v == "auto") {
+        if (r.tools.is_null())
+            throw invalid_request("'tool_choice' is only allowed when 'tools' are given", "tool_choice", "invalid_value");
+    } else {
+        throw invalid_request(shape, "tool_choice", "invalid_value");
+    }
+}
+
+// chat_template_kwargs (as vLLM and llama-server take it) and OpenAI's reasoning_effort, which
+// templates that read it (gpt-oss) get under that name.
+void parse_template_kwargs(const json& j, CompletionRequest& r) {
+    if (present(j, "chat_template_kwargs")) {
+        const json& kw = j["chat_template_kwargs"];
+        if (!kw.is_object())
+            throw invalid_request("'chat_template_kwargs' must be an object", "chat_template_kwargs", "invalid_type");
+        for (const auto& [k, v] : kw.items()) {
+            // These are the request's own fields; a kwarg must not replace them behind its back.
+            if (k == "messages" || k == "tools" || k == "add_generation_prompt" || k == "bos_token" || k == "eos_token")
+                throw invalid_request("chat_template_kwargs may not set '" + k + "'", "chat_template_kwargs." + k,
+                                      "invalid_value");
+            r.template_kwargs[k] = v;
+        }
+    }
+    if (present(j, "reasoning_effort")) {
+        const json& re = j["reasoning_effort"];
+        static const char* kEfforts[] = {"none", "minimal", "low", "medium", "high"};
+        bool ok = false;
+        for (const char* e : kEfforts) ok = ok || (re.is_string() && re.get<std::string>() == e);
+        if (!ok)
+            throw invalid_request("'reasoning_effort' must be one of none, minimal, low, medium, high", "reasoning_effort",
+                                  "invalid_value");
+        if (!r.template_kwargs.contains("reasoning_effort")) r.template_kwargs["reasoning_effort"] = re;
+    }
 }
 
 }  // namespace
@@ -241,6 +307,8 @@ CompletionRequest parse_chat_request(std::string_view body) {
         if (!j["tools"].is_array()) throw invalid_request("'tools' must be an array", "tools", "invalid_type");
         if (!j["tools"].empty()) r.tools = j["tools"];
     }
+    parse_tool_choice(j, r);
+    parse_template_kwargs(j, r);
     if (present(j, "response_format")) {
         const json& rf = j["response_format"];
         if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
@@ -321,8 +389,9 @@ std::string finish_reason(const std::string& engine_reason) {
 }
 
 json usage_json(const Usage& u) {
-    return json{{"prompt_tokens", u.prompt}, {"completion_tokens", u.completion},
-                {"total_tokens", u.prompt + u.completion}};
+    json j{{"prompt_tokens", u.prompt}, {"completion_tokens", u.completion}, {"total_tokens", u.prompt + u.completion}};
+    if (u.reasoning >= 0) j["completion_tokens_details"] = {{"reasoning_tokens", u.reasoning}};
+    return j;
 }
 
 namespace {
@@ -333,37 +402,247 @@ json envelope(const ResponseMeta& m, const char* object) {
 json finish_json(const std::string& f) { return f.empty() ? json(nullptr) : json(f); }
 }  // namespace
 
-json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+json chat_completion(const ResponseMeta& m, const std::vector<ChoiceOut>& choices, const Usage& u) {
     json r = envelope(m, "chat.completion");
-    json choice = {{"index", 0},
-                   {"message", {{"role", "assistant"}, {"content", text}}},
-                   {"logprobs", nullptr},
-                   {"finish_reason", finish_json(finish)}};
-    r["choices"] = json::array({choice});
+    r["choices"] = json::array();
+    for (size_t i = 0; i < choices.size(); ++i)
+        r["choices"].push_back(json{{"index", i},
+                                    {"message", choices[i].message.is_null()
+                                                    ? json{{"role", "assistant"}, {"content", choices[i].text}}
+                                                    : choices[i].message},
+                                    {"logprobs", choices[i].logprobs},
+                                    {"finish_reason", finish_json(choices[i].finish)}});
     r["usage"] = usage_json(u);
     return r;
 }
 
-json chat_chunk(const ResponseMeta& m, const json& delta, const std::string& finish) {
+json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+    return chat_completion(m, std::vector<ChoiceOut>{{text, finish, nullptr}}, u);
+}
+
+json chat_chunk(const ResponseMeta& m, const json& delta, const std::string& finish, size_t index,
+                const json& logprobs) {
     json r = envelope(m, "chat.completion.chunk");
-    json choice = {{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+    json choice = {{"index", index}, {"delta", delta}, {"logprobs", logprobs}, {"finish_reason", finish_json(finish)}};
     r["choices"] = json::array({choice});
+    return r;
+}
+
+json text_completion(const ResponseMeta& m, const std::vector<ChoiceOut>& choices, const Usage& u) {
+    json r = envelope(m, "text_completion");
+    r["choices"] = json::array();
+    for (size_t i = 0; i < choices.size(); ++i)
+        r["choices"].push_back(json{{"text", choices[i].text},
+                                    {"index", i},
+                                    {"logprobs", choices[i].logprobs},
+                                    {"finish_reason", finish_json(choices[i].finish)}});
+    r["usage"] = usage_json(u);
     return r;
 }
 
 json text_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+    return text_completion(m, std::vector<ChoiceOut>{{text, finish, nullptr}}, u);
+}
+
+json text_chunk(const ResponseMeta& m, const std::string& text, const std::string& finish, size_t index,
+                const json& logprobs) {
     json r = envelope(m, "text_completion");
-    json choice = {{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+    json choice = {{"text", text}, {"index", index}, {"logprobs", logprobs}, {"finish_reason", finish_json(finish)}};
     r["choices"] = json::array({choice});
-    r["usage"] = usage_json(u);
     return r;
 }
 
-json text_chunk(const ResponseMeta& m, const std::string& text, const std::string& finish) {
-    json r = envelope(m, "text_completion");
-    json choice = {{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
-    r["choices"] = json::array({choice});
+namespace {
+// A token's text for the JSON. A token may hold part of a character: each byte that does not
+// belong to a complete UTF-8 sequence becomes U+FFFD here, so that two such tokens that would
+// print alike are seen to (legacy top_logprobs keys); `bytes` keeps the exact bytes.
+std::string token_string(const std::string& piece) {
+    std::string out;
+    size_t i = 0;
+    while (i < piece.size()) {
+        const auto c = static_cast<unsigned char>(piece[i]);
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = len > 0 && i + len <= piece.size();
+        for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(piece[i + k]) & 0xC0) == 0x80;
+        if (ok && len > 1) {
+            // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either.
+            uint32_t cp = c & (0x7F >> len);
+            for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(piece[i + k]) & 0x3F);
+            static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+            ok = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+        }
+        if (ok) {
+            out.append(piece, i, len);
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+json byte_array(const std::string& piece) {
+    json b = json::array();
+    for (unsigned char c : piece) b.push_back(static_cast<int>(c));
+    return b;
+}
+}  // namespace
+
+json chat_logprobs(const tokenizer::Tokenizer& tok, const std::vector<engine::TokenLogprob>& lp) {
+    json content = json::array();
+    for (const auto& t : lp) {
+        const std::string piece = tok.token_to_piece(t.id);
+        json top = json::array();
+        for (const auto& c : t.top) {
+            const std::string p = tok.token_to_piece(c.id);
+            top.push_back(json{{"token", token_string(p)}, {"logprob", c.logprob}, {"bytes", byte_array(p)}});
+        }
+        content.push_back(json{{"token", token_string(piece)},
+                               {"logprob", t.logprob},
+                               {"bytes", byte_array(piece)},
+                               {"top_logprobs", top}});
+    }
+    return json{{"content", content}, {"refusal", nullptr}};
+}
+
+json completion_logprobs(const tokenizer::Tokenizer& tok, const std::vector<engine::TokenLogprob>& lp,
+                         int64_t& offset) {
+    json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
+    for (const auto& t : lp) {
+        const std::string piece = tok.token_to_piece(t.id);
+        tokens.push_back(token_string(piece));
+        values.push_back(t.logprob);
+        json top = json::object();
+        for (const auto& c : t.top) {
+            const std::string p = token_string(tok.token_to_piece(c.id));
+            if (!top.contains(p)) top[p] = c.logprob;  // two ids with one text: the likelier one
+        }
+        tops.push_back(std::move(top));
+        offsets.push_back(offset);
+        offset += static_cast<int64_t>(piece.size());
+    }
+    return json{{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
+}
+
+EmbeddingRequest parse_embedding_request(std::string_view body) {
+    json j = parse_body(body);
+    EmbeddingRequest r;
+    if (!present(j, "model")) throw invalid_request("'model' is required", "model", "missing_required_parameter");
+    if (!j["model"].is_string() || j["model"].get<std::string>().empty())
+        throw invalid_request("'model' must be a non-empty string", "model", "invalid_type");
+    r.model = j["model"].get<std::string>();
+    if (!present(j, "input")) throw invalid_request("'input' is required", "input", "missing_required_parameter");
+    const json& in = j["input"];
+    auto bad = [] {
+        return invalid_request("'input' must be a string, an array of strings, an array of token ids, or an array of "
+                               "token-id arrays",
+                               "input", "invalid_type");
+    };
+    auto tokens_of = [&](const json& a, const std::string& where) {
+        EmbeddingInput e;
+        e.is_tokens = true;
+        if (a.empty()) throw invalid_request("'" + where + "' must not be empty", "input", "invalid_value");
+        for (const auto& t : a) {
+            if (!t.is_number_integer()) throw bad();
+            const int64_t id = t.get<int64_t>();
+            if (id < 0 || id > std::numeric_limits<int32_t>::max())
+                throw invalid_request("'" + where + "': token id " + t.dump() + " is out of range", "input",
+                                      "invalid_value");
+            e.tokens.push_back(static_cast<int32_t>(id));
+        }
+        return e;
+    };
+    auto text_of = [&](const json& t, const std::string& where) {
+        if (t.get<std::string>().empty())
+            throw invalid_request("'" + where + "' must not be an empty string", "input", "invalid_value");
+        EmbeddingInput e;
+        e.text = t.get<std::string>();
+        return e;
+    };
+    if (in.is_string()) {
+        r.inputs.push_back(text_of(in, "input"));
+    } else if (in.is_array()) {
+        if (in.empty()) throw invalid_request("'input' must not be empty", "input", "invalid_value");
+        if (in.size() > kMaxEmbeddingInputs)
+            throw invalid_request("'input' may hold at most " + std::to_string(kMaxEmbeddingInputs) + " inputs", "input",
+                                  "invalid_value");
+        if (in[0].is_number_integer()) {
+            r.inputs.push_back(tokens_of(in, "input"));
+        } else {
+            for (size_t i = 0; i < in.size(); ++i) {
+                const std::string where = "input[" + std::to_string(i) + "]";
+                if (in[i].is_string())
+                    r.inputs.push_back(text_of(in[i], where));
+                else if (in[i].is_array())
+                    r.inputs.push_back(tokens_of(in[i], where));
+                else
+                    throw bad();
+            }
+        }
+    } else {
+        throw bad();
+    }
+    if (present(j, "encoding_format")) {
+        const json& f = j["encoding_format"];
+        if (!f.is_string() || (f.get<std::string>() != "float" && f.get<std::string>() != "base64"))
+            throw invalid_request("'encoding_format' must be \"float\" or \"base64\"", "encoding_format",
+                                  "invalid_value");
+        r.base64 = f.get<std::string>() == "base64";
+    }
+    if (present(j, "dimensions")) r.dimensions = get_int(j, "dimensions", 1, std::numeric_limits<int32_t>::max());
+    if (present(j, "user") && !j["user"].is_string())
+        throw invalid_request("'user' must be a string", "user", "invalid_type");
     return r;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += kAlphabet[(v >> 6) & 63];
+        out += kAlphabet[v & 63];
+    }
+    const size_t rest = bytes.size() - i;
+    if (rest > 0) {
+        uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
+        if (rest == 2) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+json embedding_response(const std::string& model, const std::vector<std::vector<float>>& vectors, bool base64,
+                        int64_t prompt_tokens) {
+    json data = json::array();
+    for (size_t i = 0; i < vectors.size(); ++i) {
+        json e;
+        if (base64) {
+            // float32, little-endian, as OpenAI sends it (numpy.frombuffer(..., dtype="<f4")).
+            std::string raw(vectors[i].size() * 4, '\0');
+            for (size_t k = 0; k < vectors[i].size(); ++k) {
+                uint32_t bits;
+                std::memcpy(&bits, &vectors[i][k], 4);
+                for (int b = 0; b < 4; ++b) raw[k * 4 + b] = static_cast<char>((bits >> (8 * b)) & 0xFF);
+            }
+            e = base64_encode(raw);
+        } else {
+            e = vectors[i];
+        }
+        data.push_back(json{{"object", "embedding"}, {"index", i}, {"embedding", std::move(e)}});
+    }
+    return json{{"object", "list"},
+                {"data", data},
+                {"model", model},
+                {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}};
 }
 
 json usage_chunk(const ResponseMeta& m, Endpoint e, const Usage& u) {

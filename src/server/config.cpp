@@ -194,6 +194,7 @@ ServeConfig parse_serve_config(std::string_view text, const std::string& source,
             }
         }
         if (auto v = s.boolean("offline")) c.offline = *v;
+        if (auto v = s.boolean("web_ui")) c.web_ui = *v;
         if (auto v = s.integer("max_body_bytes", 64, int64_t{1} << 32)) c.max_body_bytes = static_cast<size_t>(*v);
         if (auto v = s.integer("http_threads", 0, 4096)) c.http_threads = static_cast<int>(*v);
         s.done();
@@ -231,6 +232,10 @@ ServeConfig parse_serve_config(std::string_view text, const std::string& source,
         }
         if (auto v = s.integer("max_queue", 1, 1 << 20)) m.max_queue = static_cast<size_t>(*v);
         if (auto v = s.integer("max_sequences", 1, 1024)) m.max_sequences = static_cast<int>(*v);
+        if (auto v = s.str("pooling")) {
+            if (*v != "mean" && *v != "last") s.fail(s.get("pooling")->source(), "pooling", "must be \"mean\" or \"last\"");
+            m.pooling = *v;
+        }
         if (const toml::table* st = s.table("sampling")) {
             Section ss(*st, s.qualified("sampling"), source);
             m.sampling = read_sampling(ss);

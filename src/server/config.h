@@ -1,10 +1,12 @@
 #pragma once
 // `hearth serve --config FILE`: the server's TOML configuration.
 //
-//   [server]    listen = "127.0.0.1:8080", offline = false, max_body_bytes, http_threads
+//   [server]    listen = "127.0.0.1:8080", offline = false, max_body_bytes, http_threads,
+//               web_ui = true (the chat page at /)
 //   [audit]     path, content = "full"|"hashes", fsync = "every"|"interval"|"none",
 //               fsync_interval_ms, hmac_key_file
 //   [[models]]  path, alias, ctx, threads, batch, kv_type, max_queue, max_sequences,
+//               pooling = "mean"|"last" (how /v1/embeddings pools token states),
 //               [models.sampling] temperature, top_p, top_k, min_p, repeat_penalty,
 //               presence_penalty, frequency_penalty, max_tokens (used when a request omits them)
 //   [routes]    TASK = "ALIAS"   (a request whose "model" is TASK goes to ALIAS)
@@ -33,6 +35,7 @@ struct ModelConfig {
     std::string kv_type = "f16";
     size_t max_queue = 16;
     int max_sequences = 0;  // 0: the worker's default
+    std::string pooling = "mean";  // /v1/embeddings: "mean" or "last" (engine/embedding.h)
     SamplingDefaults sampling;
 };
 
@@ -63,6 +66,7 @@ struct ServeConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
     bool offline = false;
+    bool web_ui = true;  // the chat page at / (server/web_ui)
     size_t max_body_bytes = 8u << 20;
     int http_threads = 0;
     std::optional<AuditConfig> audit;

@@ -20,21 +20,35 @@ const char* const kFallbackChatTemplate =
 
 // ---- RequestChannel ----
 
-bool RequestChannel::push(const std::string& piece) {
+RequestChannel::RequestChannel(size_t n_choices) : choices_(std::max<size_t>(n_choices, 1)) {}
+
+bool RequestChannel::push(const std::string& piece, size_t choice) {
     if (cancelled_.load()) return false;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        pending_ += piece;
+        choices_.at(choice).pending += piece;
     }
     cv_.notify_all();
     return !cancelled_.load();
 }
 
-void RequestChannel::finish(engine::GenerateResult r) {
+void RequestChannel::push_logprob(const engine::TokenLogprob& t, size_t choice) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        result_ = std::move(r);
-        done_ = true;
+        choices_.at(choice).pending_logprobs.push_back(t);
+    }
+    cv_.notify_all();
+}
+
+void RequestChannel::finish(engine::GenerateResult r, size_t choice) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        Choice& c = choices_.at(choice);
+        if (!c.done) {
+            c.result = std::move(r);
+            c.done = true;
+            ++n_done_;
+        }
     }
     cv_.notify_all();
 }
@@ -42,27 +56,49 @@ void RequestChannel::finish(engine::GenerateResult r) {
 void RequestChannel::fail(std::string message) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        error_ = std::move(message);
-        done_ = true;
+        if (!failed_) error_ = std::move(message);  // the first error is the cause
+        failed_ = true;
     }
+    cancelled_.store(true);  // the request has failed: its other choices stop at their next token
     cv_.notify_all();
 }
 
 void RequestChannel::cancel() { cancelled_.store(true); }
 
+bool RequestChannel::wait(std::vector<Delta>& out, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto news = [&] {
+        for (const auto& c : choices_)
+            if (!c.pending.empty() || !c.pending_logprobs.empty() || (c.done && !c.reported)) return true;
+        return all_done();
+    };
+    cv_.wait_for(lock, timeout, news);
+    out.assign(choices_.size(), Delta{});
+    for (size_t i = 0; i < choices_.size(); ++i) {
+        Choice& c = choices_[i];
+        out[i].text.swap(c.pending);
+        out[i].logprobs.swap(c.pending_logprobs);
+        if (c.done && !c.reported) out[i].finished = c.reported = true;
+    }
+    return all_done();
+}
+
 bool RequestChannel::wait(std::string& out, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return done_ || !pending_.empty(); });
-    out += pending_;
-    pending_.clear();
-    return done_;
+    cv_.wait_for(lock, timeout, [&] { return all_done() || !choices_[0].pending.empty(); });
+    out += choices_[0].pending;
+    choices_[0].pending.clear();
+    return all_done();
 }
 
 bool RequestChannel::wait_done() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
-    pending_.clear();
-    return error_.empty();
+    cv_.wait(lock, [&] { return all_done(); });
+    for (auto& c : choices_) {
+        c.pending.clear();
+        c.pending_logprobs.clear();
+    }
+    return error_.empty() && !failed_;
 }
 
 // ---- ModelWorker ----
@@ -84,6 +120,7 @@ ModelWorker::ModelWorker(std::string alias, std::string path, std::unique_ptr<mo
         template_ = std::make_unique<chat::ChatTemplate>(kFallbackChatTemplate, token_text_or_empty(tok, tok.bos_id()),
                                                          token_text_or_empty(tok, tok.eos_id()));
     }
+    output_format_ = chat::detect_output_format(template_->source());
     pool_ = std::make_unique<ThreadPool>(std::max(1, opt_.threads));
     if (opt_.max_sequences <= 0) opt_.max_sequences = 1;
     engine::SchedulerOptions so;
@@ -103,24 +140,75 @@ ModelWorker::~ModelWorker() {
 
 void ModelWorker::stop() {
     std::deque<std::shared_ptr<Job>> dropped;
+    std::deque<std::shared_ptr<EmbedJob>> dropped_embed;
     {
         std::lock_guard<std::mutex> lock(mu_);
         stopping_ = true;
         dropped.swap(queue_);
+        dropped_embed.swap(embed_queue_);
     }
     cv_.notify_all();
     for (auto& j : dropped) j->channel->fail("the server is shutting down");
+    for (auto& j : dropped_embed) j->result.set_exception(std::make_exception_ptr(Error("the server is shutting down")));
 }
 
 ModelWorker::Submit ModelWorker::submit(std::shared_ptr<Job> job) {
+    return submit(std::vector<std::shared_ptr<Job>>{std::move(job)});
+}
+
+ModelWorker::Submit ModelWorker::submit(const std::vector<std::shared_ptr<Job>>& jobs) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return Submit::Stopped;
-        if (queue_.size() >= opt_.max_queue) return Submit::QueueFull;
-        queue_.push_back(std::move(job));
+        // max_queue counts requests, not sequences: the n choices of one request are one entry.
+        if (waiting_requests() + 1 > opt_.max_queue) return Submit::QueueFull;
+        // Queued together, the choices are admitted together (slots permitting), so the later
+        // ones copy the first one's prompt cache instead of computing it again.
+        for (const auto& j : jobs) queue_.push_back(j);
     }
     cv_.notify_one();
     return Submit::Ok;
+}
+
+ModelWorker::Submit ModelWorker::submit_embedding(std::shared_ptr<EmbedJob> job) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return Submit::Stopped;
+        if (waiting_requests() + 1 > opt_.max_queue) return Submit::QueueFull;
+        embed_queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return Submit::Ok;
+}
+
+size_t ModelWorker::waiting_requests() const {
+    // A request's choices are queued next to each other and leave in order.
+    size_t n = embed_queue_.size();
+    const RequestChannel* last = nullptr;
+    for (const auto& j : queue_) {
+        if (j->channel.get() != last) ++n;
+        last = j->channel.get();
+    }
+    return n;
+}
+
+std::vector<int32_t> ModelWorker::embedding_tokens(const std::string& text) const {
+    // As for completions: the tokenizer's BOS when the model wants one, special tokens parsed.
+    return model_->tokenizer().encode(text, true, true);
+}
+
+void ModelWorker::check_embedding_tokens(const std::vector<int32_t>& ids, const std::string& param) const {
+    if (ids.empty()) throw invalid_request("'" + param + "' is empty", "input", "invalid_value");
+    for (int32_t id : ids)
+        if (id < 0 || id >= model_->tokenizer().n_vocab())
+            throw invalid_request("'" + param + "': token id " + std::to_string(id) + " is not in the vocabulary of " +
+                                      std::to_string(model_->tokenizer().n_vocab()) + " tokens",
+                                  "input", "invalid_value");
+    if (static_cast<int64_t>(ids.size()) > n_ctx_)
+        throw invalid_request("'" + param + "' has " + std::to_string(ids.size()) + " tokens, but the context of model '" +
+                                  alias_ + "' holds " + std::to_string(n_ctx_) +
+                                  "; shorten the input or raise --ctx-size",
+                              "input", "context_length_exceeded");
 }
 
 int64_t ModelWorker::waiting() const {
@@ -128,18 +216,19 @@ int64_t ModelWorker::waiting() const {
     return static_cast<int64_t>(queue_.size());
 }
 
-std::vector<int32_t> ModelWorker::prompt_tokens(const CompletionRequest& r) const {
+std::vector<int32_t> ModelWorker::prompt_tokens(const CompletionRequest& r, std::string* chat_prompt) const {
     const auto& tok = model_->tokenizer();
     std::vector<int32_t> ids;
     if (r.endpoint == Endpoint::Chat) {
         std::string text;
         try {
             std::lock_guard<std::mutex> lock(template_mu_);
-            text = template_->render(r.messages, r.tools.is_array() ? r.tools : json(nullptr), true);
+            text = template_->render(r.messages, r.tools.is_array() ? r.tools : json(nullptr), true, r.template_kwargs);
         } catch (const Error& e) {
             throw invalid_request(std::string("the model's chat template rejected the messages: ") + e.what(),
                                   "messages", "template_error");
         }
+        if (chat_prompt) *chat_prompt = text;
         // Templates that write the BOS text themselves must not get a second one.
         const std::string& bos = template_->bos_token();
         const bool has_bos = !bos.empty() && text.compare(0, bos.size(), bos) == 0;
@@ -164,10 +253,12 @@ std::vector<int32_t> ModelWorker::prompt_tokens(const CompletionRequest& r) cons
 }
 
 void ModelWorker::loop() {
+    std::shared_ptr<EmbedJob> embed;
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !scheduler_->idle(); });
+            cv_.wait(lock,
+                     [&] { return stopping_ || !queue_.empty() || !embed_queue_.empty() || !scheduler_->idle(); });
             if (stopping_) break;
             // Admission: queued jobs take free slots in arrival order; the rest keep waiting
             // in the bounded queue (so 429 still means "more waiting than max_queue").
@@ -177,6 +268,16 @@ void ModelWorker::loop() {
                 start(std::move(job));
             }
             running_.store(scheduler_->n_active());
+            if (!embed_queue_.empty()) {
+                embed = std::move(embed_queue_.front());
+                embed_queue_.pop_front();
+            }
+        }
+        // An embedding request runs whole between two steps: it is one prefill per input and
+        // shares the thread pool with the scheduler, which cannot run at the same time.
+        if (embed) {
+            run_embedding(*embed);
+            embed.reset();
         }
         scheduler_->step();
         running_.store(scheduler_->n_active());
@@ -184,6 +285,23 @@ void ModelWorker::loop() {
     // Jobs still generating end with an error, as the queued ones do in stop().
     scheduler_->abort_all("the server is shutting down");
     running_.store(0);
+}
+
+void ModelWorker::run_embedding(EmbedJob& job) {
+    try {
+        std::vector<std::vector<float>> out;
+        out.reserve(job.inputs.size());
+        for (const auto& ids : job.inputs)
+            out.push_back(engine::embed(*model_, *pool_, ids, opt_.pooling, opt_.session.n_batch, embed_scratch_));
+        if (metrics_) {
+            int64_t n = 0;
+            for (const auto& ids : job.inputs) n += static_cast<int64_t>(ids.size());
+            metrics_->add_tokens(alias_, n, 0);
+        }
+        job.result.set_value(std::move(out));
+    } catch (...) {
+        job.result.set_exception(std::current_exception());
+    }
 }
 
 void ModelWorker::start(std::shared_ptr<Job> job) {
@@ -205,7 +323,7 @@ void ModelWorker::start(std::shared_ptr<Job> job) {
         req->deadline = std::min(req->deadline, limit);
     }
     // Time to first token: the first piece of text, or the end for a request that produced none.
-    auto first = std::make_shared<bool>(true);
+    auto first = std::make_shared<bool>(job->choice == 0);  // one TTFT per request: choice 0's
     auto ttft = [this, first, received = job->received] {
         if (!*first) return;
         *first = false;
@@ -213,18 +331,24 @@ void ModelWorker::start(std::shared_ptr<Job> job) {
             metrics_->observe_ttft(alias_,
                                    std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
     };
-    req->on_text = [ch, ttft](const std::string& piece) {
+    const size_t choice = job->choice;
+    // gen.constraint points into job->constraint: the request keeps it alive, since a streamed
+    // request's Job is dropped by the HTTP side as soon as it is queued.
+    req->on_text = [ch, ttft, choice, keep = job->constraint](const std::string& piece) {
         ttft();
-        return ch->push(piece);
+        return ch->push(piece, choice);
     };
+    if (job->stream && job->gen.top_logprobs >= 0)
+        req->on_logprob = [ch, choice](const engine::TokenLogprob& t) { ch->push_logprob(t, choice); };
     req->cancelled = [ch] { return ch->cancelled(); };
-    req->on_done = [this, ch, ttft](engine::GenerateResult r) {
+    req->on_done = [this, ch, ttft, choice](engine::GenerateResult r) {
         ttft();
         if (metrics_) {
-            metrics_->add_tokens(alias_, r.n_prompt, static_cast<int64_t>(r.tokens.size()));
-            if (r.finish_reason == "cancelled") metrics_->count_cancelled(alias_);
+            // The choices of one request share its prompt: counted once.
+            metrics_->add_tokens(alias_, choice == 0 ? r.n_prompt : 0, static_cast<int64_t>(r.tokens.size()));
+            if (r.finish_reason == "cancelled" && choice == 0) metrics_->count_cancelled(alias_);
         }
-        ch->finish(std::move(r));
+        ch->finish(std::move(r), choice);
     };
     req->on_error = [ch](const std::string& message) { ch->fail(message); };
     scheduler_->add(std::move(req));

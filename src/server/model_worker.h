@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,7 +16,9 @@
 #include <vector>
 
 #include "chat/chat_template.h"
+#include "chat/output_parser.h"
 #include "engine/batch_scheduler.h"
+#include "engine/embedding.h"
 #include "engine/session.h"
 #include "server/api.h"
 
@@ -31,30 +34,56 @@ namespace hearth::server {
 class Metrics;
 
 // The link between the HTTP thread that owns a request and the worker that generates it.
-// The worker pushes text pieces and then a result (or an error); the HTTP side waits for
-// them and may cancel, which makes the next push() return false and so stops generation.
+// A request has n_choices sequences (OpenAI's `n`); each is a Job whose `choice` indexes the
+// channel. The worker pushes each choice's text pieces (and, when streaming logprobs, its
+// tokens' logprobs) and then its result; an error fails the whole request. The HTTP side
+// waits for them and may cancel, which makes the next push() return false and so stops
+// generation of every choice.
 class RequestChannel {
 public:
-    bool push(const std::string& piece);  // worker side; false once cancelled
-    void finish(engine::GenerateResult r);
+    explicit RequestChannel(size_t n_choices = 1);
+    size_t n_choices() const { return choices_.size(); }
+
+    bool push(const std::string& piece, size_t choice = 0);  // worker side; false once cancelled
+    void push_logprob(const engine::TokenLogprob& t, size_t choice = 0);
+    void finish(engine::GenerateResult r, size_t choice = 0);
     void fail(std::string message);
     void cancel();
     bool cancelled() const { return cancelled_.load(); }
 
-    // HTTP side: waits up to `timeout` for text or the end. Appends new text to `out`;
-    // returns true once finished (result() / error() are then valid).
+    // What one choice produced since the last wait(); `finished` is true exactly once, on the
+    // wait that hands over its last piece.
+    struct Delta {
+        std::string text;
+        std::vector<engine::TokenLogprob> logprobs;
+        bool finished = false;
+    };
+    // HTTP side: waits up to `timeout` for news and hands it over in `out` (n_choices entries,
+    // replaced each call); returns true once every choice has finished or the request failed
+    // (result() / error() are then valid).
+    bool wait(std::vector<Delta>& out, std::chrono::milliseconds timeout);
+    // One-choice form: appends choice 0's new text to `out`.
     bool wait(std::string& out, std::chrono::milliseconds timeout);
-    bool wait_done();  // blocks until finished; the text goes to result().text
-    const engine::GenerateResult& result() const { return result_; }
+    bool wait_done();  // blocks until finished; false on error; the text goes to result(i).text
+    const engine::GenerateResult& result(size_t choice = 0) const { return choices_.at(choice).result; }
     const std::string& error() const { return error_; }  // "" on success
 
 private:
+    struct Choice {
+        std::string pending;
+        std::vector<engine::TokenLogprob> pending_logprobs;
+        bool done = false;
+        bool reported = false;  // its `finished` has been handed over
+        engine::GenerateResult result;
+    };
+    bool all_done() const { return failed_ || n_done_ == choices_.size(); }
+
     std::mutex mu_;
     std::condition_variable cv_;
-    std::string pending_;
-    bool done_ = false;
+    std::vector<Choice> choices_;
+    size_t n_done_ = 0;
+    bool failed_ = false;
     std::atomic<bool> cancelled_{false};
-    engine::GenerateResult result_;
     std::string error_;
 };
 
@@ -63,10 +92,18 @@ struct Job {
     engine::GenerateOptions gen;  // max_tokens <= 0: the rest of the context
     std::shared_ptr<engine::TokenConstraint> constraint;  // owns gen.constraint when there is one
     std::shared_ptr<RequestChannel> channel;
+    size_t choice = 0;    // which of the channel's choices this job generates
+    bool stream = false;  // push logprobs to the channel as tokens are drawn (gen.top_logprobs >= 0)
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
     // Past this, generation stops with finish_reason "deadline" (the API reports "length")
     // and the text so far. The earlier of this and received + WorkerOptions::request_timeout_s.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// POST /v1/embeddings: token inputs to embed, one at a time, between scheduler steps.
+struct EmbedJob {
+    std::vector<std::vector<int32_t>> inputs;
+    std::promise<std::vector<std::vector<float>>> result;  // hearth::Error on failure
 };
 
 struct WorkerOptions {
@@ -75,6 +112,7 @@ struct WorkerOptions {
     size_t max_queue = 16;           // jobs waiting for a slot (not counting the running ones)
     int64_t max_sequences = 4;       // requests generated together (hearth serve --parallel)
     double request_timeout_s = 0;    // > 0: a deadline for every job, counted from its arrival
+    engine::Pooling pooling = engine::Pooling::kMean;  // how /v1/embeddings pools token states
 };
 
 class ModelWorker {
@@ -95,10 +133,24 @@ public:
     // a ChatML fallback for files without one), text tokenized. Throws ApiError (400) for a
     // template error, an empty prompt, an out-of-vocabulary id or a prompt that leaves no room
     // in the context.
-    std::vector<int32_t> prompt_tokens(const CompletionRequest& r) const;
+    // chat_prompt: where to put the rendered chat prompt text (ChatOutput needs to know whether
+    // it opened a reasoning trace).
+    std::vector<int32_t> prompt_tokens(const CompletionRequest& r, std::string* chat_prompt = nullptr) const;
+    // The reasoning and tool-call markup the chat template uses (chat::detect_output_format).
+    chat::OutputFormat output_format() const { return output_format_; }
+
+    // Tokens of one /v1/embeddings input; throws ApiError (400) for an empty input, an
+    // out-of-vocabulary id or one longer than the context (`param` names it in messages).
+    std::vector<int32_t> embedding_tokens(const std::string& text) const;
+    void check_embedding_tokens(const std::vector<int32_t>& ids, const std::string& param) const;
 
     enum class Submit { Ok, QueueFull, Stopped };
     Submit submit(std::shared_ptr<Job> job);
+    // The n choices of one request: all are queued, or none (QueueFull when they do not fit).
+    Submit submit(const std::vector<std::shared_ptr<Job>>& jobs);
+    Submit submit_embedding(std::shared_ptr<EmbedJob> job);
+    size_t max_queue() const { return opt_.max_queue; }
+    engine::Pooling pooling() const { return opt_.pooling; }
     void stop();
 
     int64_t waiting() const;
@@ -108,6 +160,8 @@ public:
 private:
     void loop();
     void start(std::shared_ptr<Job> job);
+    void run_embedding(EmbedJob& job);
+    size_t waiting_requests() const;  // with mu_ held
 
     std::string alias_, path_;
     std::unique_ptr<model::Model> model_;
@@ -115,6 +169,7 @@ private:
     Metrics* metrics_;
     std::unique_ptr<chat::ChatTemplate> template_;
     bool own_template_ = false;
+    chat::OutputFormat output_format_ = chat::OutputFormat::Hermes;
     mutable std::mutex template_mu_;
     std::unique_ptr<ThreadPool> pool_;
     std::unique_ptr<engine::BatchScheduler> scheduler_;  // used by the worker thread only
@@ -123,6 +178,8 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::shared_ptr<Job>> queue_;
+    std::deque<std::shared_ptr<EmbedJob>> embed_queue_;
+    model::ScratchArena embed_scratch_;  // worker thread only
     bool stopping_ = false;
     std::atomic<int64_t> running_{0};
     std::thread thread_;

@@ -5,10 +5,14 @@
 #include <ctime>
 
 #include "audit/hash.h"
+#include "chat/output_parser.h"
+#include "server/chat_output.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "format/gguf.h"
 #include "server/http.h"
+#include "tokenizer/tokenizer.h"
+#include "server/web_ui.h"
 
 namespace hearth::server {
 
@@ -28,7 +32,7 @@ void send_error(Response& res, const ApiError& e) { send_json(res, e.status, err
 std::string allowed_methods(const std::string& path) {
     if (path == "/health" || path == "/metrics" || path == "/v1/models") return "GET, HEAD";
     if (path.rfind("/v1/models/", 0) == 0 && path.size() > 11) return "GET, HEAD";
-    if (path == "/v1/chat/completions" || path == "/v1/completions") return "POST";
+    if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings") return "POST";
     return "";
 }
 
@@ -48,8 +52,9 @@ std::string status_text(int status) {
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// The routes whose every request is audited (generation, and embeddings: both read prompts).
 bool is_generation_route(const std::string& path) {
-    return path == "/v1/chat/completions" || path == "/v1/completions";
+    return path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings";
 }
 
 json model_json(const ModelWorker& w, int64_t created) {
@@ -159,6 +164,8 @@ void Server::setup_routes() {
 
     s.set_pre_routing_handler([this](const Request& req, Response& res) {
         if (keys_.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        // The chat page loads without a key; the key is typed into it and sent to /v1/*.
+        if (opt_.web_ui && is_web_ui_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
         const auto t0 = std::chrono::steady_clock::now();
         auto refuse = [&](const std::string& msg) {
             res.set_header("WWW-Authenticate", "Bearer");
@@ -225,6 +232,9 @@ void Server::setup_routes() {
            [this](const Request& req, Response& res) { handle_generate(req, res, Endpoint::Chat); });
     s.Post("/v1/completions",
            [this](const Request& req, Response& res) { handle_generate(req, res, Endpoint::Completion); });
+    s.Post("/v1/embeddings", [this](const Request& req, Response& res) { handle_embeddings(req, res); });
+
+    if (opt_.web_ui) register_web_ui(s);  // before the catch-all routes below
 
     auto fallback = [](const Request& req, Response& res) {
         const std::string allowed = allowed_methods(req.path);
@@ -294,9 +304,22 @@ json audit_prompt(const CompletionRequest& r) {
 }
 
 // Shared by a streamed response's provider and releaser; the record is written once.
+// One record per request, whatever n is: with n > 1 choices its response is the JSON array of
+// their texts, completion_tokens their sum and finish_reason their reasons joined by ','.
 struct StreamAudit {
     AuditEntry entry;
+    std::vector<std::string> texts;  // per choice
     bool written = false;
+
+    std::string response_text() const {
+        if (texts.size() == 1) return texts[0];
+        return json(texts).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    static std::string join(const std::vector<std::string>& reasons) {
+        std::string out;
+        for (size_t i = 0; i < reasons.size(); ++i) out += (i ? "," : "") + reasons[i];
+        return out;
+    }
 };
 
 }  // namespace
@@ -323,6 +346,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
     const Upstream* up = nullptr;
     std::string target;
     auto job = std::make_shared<Job>();
+    std::string chat_prompt;  // the rendered chat prompt: does it open a reasoning trace?
     try {
         if (audit_ && !audit_->healthy())
             throw ApiError(503, "the audit log cannot be written; generation is refused until the server is restarted",
@@ -351,7 +375,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
                 a.model_sha256 = ex->second.sha256;
                 apply_defaults(r, ex->second.sampling);
             }
-            job->prompt = w->prompt_tokens(r);
+            job->prompt = w->prompt_tokens(r, e == Endpoint::Chat ? &chat_prompt : nullptr);
             a.prompt_tokens = static_cast<int64_t>(job->prompt.size());
         } else {
             a.served_by = "upstream:" + up->name();
@@ -399,14 +423,30 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
         return;
     }
 
-    job->gen = r.gen;
-    if (r.grammar) {  // response_format {"type": "grammar"}
-        job->constraint = std::make_shared<chat::GrammarConstraint>(r.grammar, chat::TokenIndex::build(w->model().tokenizer()));
-        job->gen.constraint = job->constraint.get();
+    // n choices: one job each, drawing with seed + i, all sharing the prompt (the scheduler
+    // copies the first one's prompt cache into the others) and one channel.
+    const size_t n_choices = static_cast<size_t>(r.n);
+    auto ch = std::make_shared<RequestChannel>(n_choices);
+    std::vector<std::shared_ptr<Job>> jobs;
+    for (size_t i = 0; i < n_choices; ++i) {
+        auto j = i == 0 ? job : std::make_shared<Job>();
+        if (i > 0) {
+            j->prompt = job->prompt;
+            j->received = job->received;
+        }
+        j->gen = r.gen;
+        j->gen.sampling.seed = r.gen.sampling.seed + i;
+        if (r.grammar) {  // response_format {"type": "grammar"}: a matcher per choice
+            j->constraint =
+                std::make_shared<chat::GrammarConstraint>(r.grammar, chat::TokenIndex::build(w->model().tokenizer()));
+            j->gen.constraint = j->constraint.get();
+        }
+        j->channel = ch;
+        j->choice = i;
+        j->stream = r.stream;
+        jobs.push_back(std::move(j));
     }
-    job->channel = std::make_shared<RequestChannel>();
-    auto ch = job->channel;
-    switch (w->submit(job)) {
+    switch (w->submit(jobs)) {
         case ModelWorker::Submit::Ok: break;
         case ModelWorker::Submit::QueueFull:
             metrics_.count_rejected(w->alias());
@@ -420,25 +460,61 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
     ResponseMeta meta{a.request_id, now_seconds(), w->alias()};
     const std::string key_id = key ? key->id : "";
     const double tpm = key ? key->tokens_per_minute : 0;
+    const bool want_logprobs = r.gen.top_logprobs >= 0;
+    const tokenizer::Tokenizer* tok = &w->model().tokenizer();
+    audit->texts.assign(n_choices, std::string());
+    // Chat: each choice's text is split into reasoning_content, content and tool_calls. The
+    // audit log keeps the text as generated, markup included: the message is derived from it.
+    const chat::OutputFormat out_fmt = w->output_format();
+    const bool opens_reasoning = e == Endpoint::Chat && chat::prompt_opens_reasoning(chat_prompt);
+    std::vector<std::shared_ptr<ChatOutput>> outs;
+    if (e == Endpoint::Chat)
+        for (size_t i = 0; i < n_choices; ++i)
+            outs.push_back(std::make_shared<ChatOutput>(out_fmt, opens_reasoning, r.tools));
+    auto reasoning_tokens = [ch, tok, out_fmt, opens_reasoning, n_choices] {
+        int64_t n = 0;
+        for (size_t i = 0; i < n_choices; ++i)
+            n += count_reasoning_tokens(out_fmt, opens_reasoning, *tok, ch->result(i).tokens);
+        return n;
+    };
 
     if (!r.stream) {
-        if (!ch->wait_done()) {
-            const auto& g = ch->result();
-            a.completion_tokens = static_cast<int64_t>(g.tokens.size());
+        const bool ok = ch->wait_done();
+        int64_t completion = 0;
+        for (size_t i = 0; i < n_choices; ++i) completion += static_cast<int64_t>(ch->result(i).tokens.size());
+        if (!ok) {
+            a.completion_tokens = completion;
             if (tpm > 0) limiter_.charge(key_id, tpm, a.completion_tokens);
             return refuse(ApiError(500, "generation failed: " + ch->error(), "server_error"));
         }
-        const auto& g = ch->result();
-        Usage u{g.n_prompt, static_cast<int64_t>(g.tokens.size())};
-        const std::string fin = finish_reason(g.finish_reason);
-        send_json(res, 200, e == Endpoint::Chat ? chat_completion(meta, g.text, fin, u)
-                                                : text_completion(meta, g.text, fin, u));
+        std::vector<ChoiceOut> out;
+        std::vector<std::string> reasons;
+        for (size_t i = 0; i < n_choices; ++i) {
+            const auto& g = ch->result(i);
+            ChoiceOut c{g.text, finish_reason(g.finish_reason), nullptr};
+            if (want_logprobs) {
+                int64_t offset = 0;
+                c.logprobs = e == Endpoint::Chat ? chat_logprobs(*tok, g.logprobs) : completion_logprobs(*tok, g.logprobs, offset);
+            }
+            if (e == Endpoint::Chat) {
+                outs[i]->push(g.text);
+                outs[i]->finish();
+                c.message = outs[i]->message();
+                c.finish = outs[i]->finish_reason(c.finish);
+            }
+            audit->texts[i] = g.text;
+            reasons.push_back(c.finish);
+            out.push_back(std::move(c));
+        }
+        Usage u{ch->result(0).n_prompt, completion};
+        if (e == Endpoint::Chat) u.reasoning = reasoning_tokens();
+        send_json(res, 200, e == Endpoint::Chat ? chat_completion(meta, out, u) : text_completion(meta, out, u));
         if (tpm > 0) limiter_.charge(key_id, tpm, u.completion);
         a.status = 200;
-        a.response = g.text;
+        a.response = audit->response_text();
         a.prompt_tokens = u.prompt;
         a.completion_tokens = u.completion;
-        a.finish_reason = fin;
+        a.finish_reason = StreamAudit::join(reasons);
         return write_audit(a, t0);
     }
 
@@ -449,52 +525,89 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
     a.status = 200;
     res.set_chunked_content_provider(
         "text/event-stream",
-        [ch, meta, e, include_usage, audit](size_t, httplib::DataSink& sink) {
+        [ch, meta, e, include_usage, audit, want_logprobs, tok, n_choices, outs, reasoning_tokens](
+            size_t, httplib::DataSink& sink) {
             auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
             bool ok = true;
-            if (e == Endpoint::Chat) ok = write(sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, "")));
+            if (e == Endpoint::Chat)
+                for (size_t i = 0; ok && i < n_choices; ++i)
+                    ok = write(sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, "", i)));
+            std::vector<int64_t> offsets(n_choices, 0);  // legacy text_offset, per choice
+            std::vector<RequestChannel::Delta> news;
             bool done = false;
             while (ok && !done) {
-                std::string text;
-                done = ch->wait(text, std::chrono::milliseconds(200));
-                audit->entry.response += text;
-                if (!text.empty())
-                    ok = write(sse_event(e == Endpoint::Chat ? chat_chunk(meta, {{"content", text}}, "")
-                                                             : text_chunk(meta, text, "")));
+                done = ch->wait(news, std::chrono::milliseconds(200));
+                for (size_t i = 0; ok && i < n_choices; ++i) {
+                    RequestChannel::Delta& d = news[i];
+                    audit->texts[i] += d.text;
+                    if (!d.text.empty() || !d.logprobs.empty()) {
+                        json lp = nullptr;
+                        if (want_logprobs)
+                            lp = e == Endpoint::Chat ? chat_logprobs(*tok, d.logprobs)
+                                                     : completion_logprobs(*tok, d.logprobs, offsets[i]);
+                        if (e == Endpoint::Chat) {
+                            // Text that may begin markup is held back; its tokens' logprobs still go out.
+                            std::vector<json> deltas = outs[i]->push(d.text);
+                            if (deltas.empty() && !lp.is_null()) deltas.push_back(json::object());
+                            for (size_t k = 0; ok && k < deltas.size(); ++k)
+                                ok = write(sse_event(chat_chunk(meta, deltas[k], "", i, k == 0 ? lp : json(nullptr))));
+                        } else {
+                            ok = write(sse_event(text_chunk(meta, d.text, "", i, lp)));
+                        }
+                    }
+                    // Each choice's last chunk goes out as soon as it ends, whatever the others do.
+                    if (ok && d.finished) {
+                        std::string fin = finish_reason(ch->result(i).finish_reason);
+                        if (e == Endpoint::Chat) {
+                            for (const json& delta : outs[i]->finish())
+                                if (ok) ok = write(sse_event(chat_chunk(meta, delta, "", i)));
+                            fin = outs[i]->finish_reason(fin);
+                        }
+                        if (ok)
+                            ok = write(sse_event(e == Endpoint::Chat ? chat_chunk(meta, json::object(), fin, i)
+                                                                     : text_chunk(meta, "", fin, i)));
+                    }
+                }
             }
             if (!ok) {
                 ch->cancel();  // the client went away: the next token's callback stops generation
                 return false;
             }
             if (!ch->error().empty()) {
-                audit->entry.error = ch->error();
                 write(sse_event(error_body(ApiError(500, "generation failed: " + ch->error(), "server_error"))));
-            } else {
-                const auto& g = ch->result();
-                const std::string fin = finish_reason(g.finish_reason);
-                write(sse_event(e == Endpoint::Chat ? chat_chunk(meta, json::object(), fin) : text_chunk(meta, "", fin)));
-                if (include_usage)
-                    write(sse_event(usage_chunk(meta, e, Usage{g.n_prompt, static_cast<int64_t>(g.tokens.size())})));
+            } else if (include_usage) {
+                int64_t completion = 0;
+                for (size_t i = 0; i < n_choices; ++i) completion += static_cast<int64_t>(ch->result(i).tokens.size());
+                Usage u{ch->result(0).n_prompt, completion};
+                if (e == Endpoint::Chat) u.reasoning = reasoning_tokens();
+                write(sse_event(usage_chunk(meta, e, u)));
             }
             write(std::string(kSseDone));
             sink.done();
             return true;
         },
         // Runs once the response is over, however it ended: the record is written here.
-        [this, ch, audit, t0, key_id, tpm](bool success) {
+        [this, ch, audit, t0, key_id, tpm, n_choices](bool success) {
             ch->cancel();
             AuditEntry& a = audit->entry;
             // A cancelled generation stops at its next token; give it a moment to report its count.
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
             bool done = false;
-            std::string rest;
+            std::vector<RequestChannel::Delta> rest;
             while (!done && std::chrono::steady_clock::now() < deadline)
                 done = ch->wait(rest, std::chrono::milliseconds(100));
+            a.response = audit->response_text();
             if (done) {
-                const auto& g = ch->result();
-                a.completion_tokens = static_cast<int64_t>(g.tokens.size());
-                if (g.n_prompt > 0) a.prompt_tokens = g.n_prompt;
-                if (success && ch->error().empty()) a.finish_reason = finish_reason(g.finish_reason);
+                int64_t completion = 0;
+                std::vector<std::string> reasons;
+                for (size_t i = 0; i < n_choices; ++i) {
+                    const auto& g = ch->result(i);
+                    completion += static_cast<int64_t>(g.tokens.size());
+                    reasons.push_back(finish_reason(g.finish_reason));
+                }
+                a.completion_tokens = completion;
+                if (ch->result(0).n_prompt > 0) a.prompt_tokens = ch->result(0).n_prompt;
+                if (success && ch->error().empty()) a.finish_reason = StreamAudit::join(reasons);
             }
             if (!success) {
                 a.finish_reason = "cancelled";
@@ -509,6 +622,122 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
                 write_audit(a, t0);
             }
         });
+}
+
+void Server::handle_embeddings(const Request& req, Response& res) {
+    const auto t0 = std::chrono::steady_clock::now();
+    AuditEntry a;
+    a.route = req.path;
+    a.request_sha256 = audit::sha256_hex(req.body);
+    a.request_id = new_id("emb-");
+    const KeyPolicy* key = request_key(req);
+    if (key) a.key_id = key->id;
+    auto refuse = [&](const ApiError& err) {
+        send_error(res, err);
+        a.status = err.status;
+        a.error = err.what();
+        a.finish_reason = "error";
+        write_audit(a, t0);
+    };
+
+    EmbeddingRequest r;
+    ModelWorker* w = nullptr;
+    std::vector<std::vector<int32_t>> inputs;
+    int64_t n_tokens = 0;
+    try {
+        if (audit_ && !audit_->healthy())
+            throw ApiError(503, "the audit log cannot be written; requests are refused until the server is restarted",
+                           "server_error", "", "audit_log_unavailable");
+        if (key && key->max_request_bytes > 0 && req.body.size() > key->max_request_bytes)
+            throw ApiError(413, "the request body (" + std::to_string(req.body.size()) + " bytes) is larger than key '" +
+                                    key->id + "' may send (" + std::to_string(key->max_request_bytes) + " bytes)",
+                           "invalid_request_error", "", "request_too_large");
+        r = parse_embedding_request(req.body);
+        a.model = r.model;
+        a.prompt = json::array();
+        for (const auto& in : r.inputs) a.prompt.push_back(in.is_tokens ? json(in.tokens) : json(in.text));
+        auto route = routes_.find(r.model);
+        const std::string target = route != routes_.end() ? route->second : r.model;
+        if (key && !key->allows(r.model, target))
+            throw ApiError(403, "key '" + key->id + "' may not use the model '" + r.model + "'", "permission_error",
+                           "model", "model_not_allowed");
+        if (const Upstream* up = find_upstream(target)) {
+            a.served_by = "upstream:" + up->name();
+            std::string body = req.body;
+            if (target != r.model) {
+                json j = json::parse(req.body);
+                j["model"] = target;
+                body = j.dump();
+            }
+            auto entry = std::make_shared<AuditEntry>(a);
+            up->forward("/embeddings", body, false, res, [this, entry, t0](const UpstreamOutcome& o) {
+                const UpstreamUsage u = read_upstream_body(o.body, false);
+                entry->status = o.status;
+                entry->prompt_tokens = u.prompt_tokens;
+                entry->finish_reason = o.cancelled ? "cancelled" : o.status == 200 ? "" : "error";
+                entry->error = o.error.empty() && o.status != 200 ? o.body.substr(0, 2000) : o.error;
+                write_audit(*entry, t0);
+            });
+            return;
+        }
+        w = find_model(target);
+        if (!w)
+            throw ApiError(404, "the model '" + r.model + "' does not exist", "invalid_request_error", "model",
+                           "model_not_found");
+        a.served_by = w->alias();
+        if (auto ex = extras_.find(w->alias()); ex != extras_.end()) a.model_sha256 = ex->second.sha256;
+        const int64_t width = w->model().hparams().n_embd;
+        if (r.dimensions && *r.dimensions != width)
+            throw invalid_request("'dimensions' is " + std::to_string(*r.dimensions) + ", but model '" + w->alias() +
+                                      "' makes embeddings of " + std::to_string(width) +
+                                      " dimensions only (shortening is not supported)",
+                                  "dimensions", "unsupported_value");
+        for (size_t i = 0; i < r.inputs.size(); ++i) {
+            const std::string param = r.inputs.size() == 1 ? "input" : "input[" + std::to_string(i) + "]";
+            std::vector<int32_t> ids = r.inputs[i].is_tokens ? r.inputs[i].tokens : w->embedding_tokens(r.inputs[i].text);
+            w->check_embedding_tokens(ids, param);
+            n_tokens += static_cast<int64_t>(ids.size());
+            inputs.push_back(std::move(ids));
+        }
+        a.prompt_tokens = n_tokens;
+        if (key && key->tokens_per_minute > 0) {
+            if (int wait = limiter_.admit(key->id, key->tokens_per_minute, n_tokens); wait > 0) {
+                res.set_header("Retry-After", std::to_string(wait));
+                throw ApiError(429,
+                               "key '" + key->id + "' is over its rate limit of " +
+                                   std::to_string(static_cast<int64_t>(key->tokens_per_minute)) +
+                                   " tokens per minute; retry in " + std::to_string(wait) + " s",
+                               "rate_limit_error", "", "rate_limit_exceeded");
+            }
+        }
+    } catch (const ApiError& err) {
+        return refuse(err);
+    } catch (const std::exception& ex) {
+        return refuse(ApiError(500, std::string("internal error: ") + ex.what(), "server_error"));
+    }
+
+    auto job = std::make_shared<EmbedJob>();
+    job->inputs = std::move(inputs);
+    auto result = job->result.get_future();
+    switch (w->submit_embedding(job)) {
+        case ModelWorker::Submit::Ok: break;
+        case ModelWorker::Submit::QueueFull:
+            metrics_.count_rejected(w->alias());
+            res.set_header("Retry-After", "1");
+            return refuse(ApiError(429, "model '" + w->alias() + "' is busy: its request queue is full; retry later",
+                                   "rate_limit_error", "", "queue_full"));
+        case ModelWorker::Submit::Stopped:
+            return refuse(ApiError(503, "the server is shutting down", "server_error", "", "shutting_down"));
+    }
+    std::vector<std::vector<float>> vectors;
+    try {
+        vectors = result.get();
+    } catch (const std::exception& ex) {
+        return refuse(ApiError(500, std::string("embedding failed: ") + ex.what(), "server_error"));
+    }
+    send_json(res, 200, embedding_response(w->alias(), vectors, r.base64, n_tokens));
+    a.status = 200;
+    return write_audit(a, t0);
 }
 
 }  // namespace hearth::server

@@ -5,8 +5,10 @@
 //   GET  /v1/models, /v1/models/{id}
 //   POST /v1/chat/completions    (stream: true -> server-sent events)
 //   POST /v1/completions
+//   POST /v1/embeddings          (pooled final hidden states, L2-normalised)
+//   GET  /, /static/*, /js/*     the chat page (server/web_ui.h), never behind the API key
 // Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}.
-// Every request to the two generation routes, whatever its outcome (401, 403, 429, errors,
+// Every request to the generation and embedding routes, whatever its outcome (401, 403, 429, errors,
 // cancellations), ends in one audit-log record when a log is set.
 #include <atomic>
 #include <chrono>
@@ -36,6 +38,7 @@ struct ServerOptions {
     size_t max_body_bytes = 8u << 20;
     int http_threads = 0;  // 0: enough for every queue slot plus a few for /health and refusals
     bool offline = false;  // add_upstream() refuses
+    bool web_ui = true;    // the chat page at / (server/web_ui.h)
 };
 
 // What the server knows about a local model beyond its worker.
@@ -72,6 +75,7 @@ private:
     void setup_routes();
     ModelWorker* find_model(const std::string& alias) const;
     void handle_generate(const httplib::Request& req, httplib::Response& res, Endpoint e);
+    void handle_embeddings(const httplib::Request& req, httplib::Response& res);
     const KeyPolicy* request_key(const httplib::Request& req) const;
     const Upstream* find_upstream(const std::string& model) const;
     void write_audit(AuditEntry& a, std::chrono::steady_clock::time_point t0);

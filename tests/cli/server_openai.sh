@@ -114,7 +114,7 @@ if ! "$hearth" log verify "$tmp/audit.jsonl"; then
     echo "FAIL: the audit log does not verify"; fail=1
 fi
 for want in '"status":200' '"status":401' '"status":403' '"status":429' '"key_id":"limited"' '"key_id":"slow"' \
-    '"finish_reason":"cancelled"' '"model":"coding","served_by":"tiny"'; do
+    '"finish_reason":"cancelled"' '"model":"coding","served_by":"tiny"' '"route":"/v1/embeddings"' '"finish_reason":"length,length,length"'; do
     grep -q "$want" "$tmp/audit.jsonl" || { echo "FAIL: no audit record with $want"; fail=1; }
 done
 

@@ -5,9 +5,12 @@ tiny fixture model (random weights: the text is gibberish, but deterministic). S
 come from the environment: HEARTH_BASE_URL (http://127.0.0.1:PORT), HEARTH_API_KEY,
 HEARTH_MODEL_ALIAS, HEARTH_CTX (the server's context size), HEARTH_MAX_BODY (its body limit).
 """
+import base64
 import http.client
 import json
+import math
 import os
+import struct
 import socket
 import threading
 import time
@@ -178,13 +181,198 @@ class OpenAIClient(unittest.TestCase):
                                   stream=True, extra_body={"ignore_eos": True})
         self.assertEqual("".join(ch.choices[0].text for ch in st if ch.choices), want)
 
+    # ---- embeddings ----
+
+    def embed(self, inp, **kw):
+        return client().embeddings.create(model=MODEL, input=inp, **kw)
+
+    def test_embeddings(self):
+        # The client asks for base64 by default and decodes it; ask for floats as well.
+        b64 = self.embed("Hello world")
+        flt = self.embed("Hello world", encoding_format="float")
+        self.assertEqual(b64.object, "list")
+        self.assertEqual(b64.model, MODEL)
+        self.assertEqual(len(b64.data), 1)
+        v = flt.data[0].embedding
+        width = len(v)
+        self.assertGreater(width, 8)
+        self.assertAlmostEqual(math.sqrt(sum(x * x for x in v)), 1.0, places=5)
+        self.assertEqual(b64.data[0].embedding, v, "base64 decodes to the same float32 values")
+        self.assertGreater(flt.usage.prompt_tokens, 0)
+        self.assertEqual(flt.usage.total_tokens, flt.usage.prompt_tokens)
+        # Raw base64 on the wire: little-endian float32.
+        status, _, body = raw("POST", "/v1/embeddings", body=json.dumps(
+            {"model": MODEL, "input": "Hello world", "encoding_format": "base64"}).encode())
+        self.assertEqual(status, 200, body)
+        raw_b64 = json.loads(body)["data"][0]["embedding"]
+        decoded = struct.unpack("<%df" % width, base64.b64decode(raw_b64))
+        self.assertEqual(list(decoded), v)
+
+    def test_embeddings_batch_and_token_inputs(self):
+        single = {t: self.embed(t, encoding_format="float").data[0].embedding for t in ("alpha", "beta gamma")}
+        batch = self.embed(["alpha", "beta gamma", "alpha"], encoding_format="float")
+        self.assertEqual([d.index for d in batch.data], [0, 1, 2])
+        self.assertEqual(batch.data[0].embedding, single["alpha"])
+        self.assertEqual(batch.data[1].embedding, single["beta gamma"])
+        self.assertEqual(batch.data[2].embedding, single["alpha"])
+        self.assertNotEqual(batch.data[0].embedding, batch.data[1].embedding)
+        one = self.embed("alpha", encoding_format="float")
+        self.assertEqual(batch.usage.prompt_tokens,
+                         2 * one.usage.prompt_tokens + self.embed("beta gamma").usage.prompt_tokens)
+        ids = self.embed([40, 41, 42], encoding_format="float")
+        self.assertEqual(len(ids.data), 1)
+        self.assertEqual(ids.usage.prompt_tokens, 3)
+        lists = self.embed([[40, 41, 42], [7]], encoding_format="float")
+        self.assertEqual(len(lists.data), 2)
+        self.assertEqual(lists.data[0].embedding, ids.data[0].embedding)
+        self.assertEqual(lists.usage.prompt_tokens, 4)
+
+    def test_embeddings_errors(self):
+        width = len(self.embed("x", encoding_format="float").data[0].embedding)
+        self.assertEqual(len(self.embed("x", dimensions=width).data[0].embedding), width)
+        with self.assertRaises(openai.BadRequestError) as cm:
+            self.embed("x", dimensions=width - 1)
+        self.assertEqual(cm.exception.body["param"], "dimensions")
+        with self.assertRaises(openai.BadRequestError) as cm:
+            self.embed("word " * (CTX * 2))
+        self.assertEqual(cm.exception.code, "context_length_exceeded")
+        with self.assertRaises(openai.BadRequestError):
+            self.embed([])
+        with self.assertRaises(openai.BadRequestError):
+            self.embed([[1, 2], [10 ** 7]])
+        with self.assertRaises(openai.NotFoundError):
+            client().embeddings.create(model="no-such-model", input="x")
+        status, headers, _ = raw("GET", "/v1/embeddings")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers.get("Allow"), "POST")
+
+    # ---- logprobs ----
+
+    def check_chat_logprobs(self, content, top_n):
+        for t in content:
+            self.assertLessEqual(t.logprob, 0.0)
+            try:
+                self.assertEqual(bytes(t.bytes).decode("utf-8"), t.token)
+            except UnicodeDecodeError:  # part of a character: shown with U+FFFD, exact in bytes
+                self.assertIn("\ufffd", t.token)
+            self.assertEqual(len(t.top_logprobs), top_n)
+            lps = [a.logprob for a in t.top_logprobs]
+            self.assertEqual(lps, sorted(lps, reverse=True), "top_logprobs most likely first")
+            self.assertTrue(all(x <= 0.0 for x in lps))
+            if top_n:
+                # Temperature 0: the token drawn is the most likely one.
+                self.assertEqual(t.top_logprobs[0].token, t.token)
+                self.assertAlmostEqual(t.top_logprobs[0].logprob, t.logprob, places=6)
+
+    def test_chat_logprobs(self):
+        r = self.chat(max_tokens=16, logprobs=True, top_logprobs=5, extra_body={"ignore_eos": True})
+        c = r.choices[0]
+        content = c.logprobs.content
+        self.assertEqual(len(content), r.usage.completion_tokens)
+        self.assertEqual(b"".join(bytes(t.bytes) for t in content).decode("utf-8", "replace"), c.message.content)
+        self.check_chat_logprobs(content, 5)
+        # logprobs without alternatives
+        z = self.chat(max_tokens=4, logprobs=True, extra_body={"ignore_eos": True})
+        self.check_chat_logprobs(z.choices[0].logprobs.content, 0)
+        self.assertIsNone(self.chat(max_tokens=2).choices[0].logprobs)
+        # Streamed: each chunk carries its tokens' logprobs; together the same as above.
+        stream = self.chat(max_tokens=16, logprobs=True, top_logprobs=5, stream=True, extra_body={"ignore_eos": True})
+        streamed, text = [], ""
+        for chunk in stream:
+            for ch in chunk.choices:
+                text += ch.delta.content or ""
+                if ch.logprobs and ch.logprobs.content:
+                    streamed.extend(ch.logprobs.content)
+        self.assertEqual(text, c.message.content)
+        self.assertEqual([t.token for t in streamed], [t.token for t in content])
+        for a, b in zip(streamed, content):
+            self.assertAlmostEqual(a.logprob, b.logprob, places=5)
+
+    def test_completion_logprobs(self):
+        c = client()
+        r = c.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=12, temperature=0, logprobs=3,
+                                 extra_body={"ignore_eos": True})
+        lp = r.choices[0].logprobs
+        self.assertEqual(len(lp.tokens), r.usage.completion_tokens)
+        self.assertEqual(len(lp.token_logprobs), len(lp.tokens))
+        self.assertEqual(len(lp.top_logprobs), len(lp.tokens))
+        self.assertEqual(lp.text_offset[0], 0)
+        self.assertEqual(lp.text_offset, sorted(lp.text_offset))
+        for tok, val, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+            self.assertLessEqual(val, 0.0)
+            self.assertLessEqual(len(top), 3)
+            self.assertAlmostEqual(max(top.values()), val, places=6)
+            self.assertIn(tok, top)
+        s = c.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=12, temperature=0, logprobs=3,
+                                 stream=True, extra_body={"ignore_eos": True})
+        toks, offs = [], []
+        for ch in s:
+            for choice in ch.choices:
+                if choice.logprobs:
+                    toks += choice.logprobs.tokens
+                    offs += choice.logprobs.text_offset
+        self.assertEqual(toks, lp.tokens)
+        self.assertEqual(offs, lp.text_offset, "stream offsets continue across chunks")
+
+    # ---- n > 1 ----
+
+    def test_n_choices_non_streaming(self):
+        r = self.chat(n=3, max_tokens=12, extra_body={"ignore_eos": True})
+        self.assertEqual([c.index for c in r.choices], [0, 1, 2])
+        texts = {c.message.content for c in r.choices}
+        self.assertEqual(len(texts), 1, "temperature 0: every choice is the same")
+        one = self.chat(max_tokens=12, extra_body={"ignore_eos": True})
+        self.assertEqual(r.choices[0].message.content, one.choices[0].message.content)
+        self.assertEqual(r.usage.prompt_tokens, one.usage.prompt_tokens)
+        self.assertEqual(r.usage.completion_tokens, 3 * one.usage.completion_tokens)
+        # Sampled: choice i draws with seed + i, so it equals a single request with that seed.
+        seeded = self.chat(n=3, max_tokens=12, temperature=1.0, seed=500, extra_body={"ignore_eos": True})
+        for i, c in enumerate(seeded.choices):
+            alone = self.chat(max_tokens=12, temperature=1.0, seed=500 + i, extra_body={"ignore_eos": True})
+            self.assertEqual(c.message.content, alone.choices[0].message.content, i)
+        self.assertGreater(len({c.message.content for c in seeded.choices}), 1)
+        comp = client().completions.create(model=MODEL, prompt="abc", n=2, max_tokens=5, temperature=0,
+                                           logprobs=2, extra_body={"ignore_eos": True})
+        self.assertEqual([c.index for c in comp.choices], [0, 1])
+        self.assertEqual(comp.choices[0].text, comp.choices[1].text)
+        self.assertEqual(len(comp.choices[1].logprobs.tokens), 5)
+
+    def test_n_choices_streaming(self):
+        want = self.chat(n=3, max_tokens=12, temperature=1.0, seed=77, extra_body={"ignore_eos": True})
+        stream = self.chat(n=3, max_tokens=12, temperature=1.0, seed=77, stream=True,
+                           stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+        texts, finished, usage = {}, {}, None
+        for chunk in stream:
+            if chunk.usage is not None:
+                usage = chunk.usage
+            for ch in chunk.choices:
+                texts[ch.index] = texts.get(ch.index, "") + (ch.delta.content or "")
+                if ch.finish_reason:
+                    finished[ch.index] = finished.get(ch.index, 0) + 1
+        self.assertEqual(sorted(texts), [0, 1, 2])
+        self.assertEqual(finished, {0: 1, 1: 1, 2: 1}, "each choice finishes exactly once")
+        for c in want.choices:
+            self.assertEqual(texts[c.index], c.message.content)
+        self.assertEqual(usage.completion_tokens, want.usage.completion_tokens)
+        s2 = client().completions.create(model=MODEL, prompt="abc", n=2, max_tokens=4, temperature=0, stream=True,
+                                         extra_body={"ignore_eos": True})
+        idx = {}
+        for chunk in s2:
+            for ch in chunk.choices:
+                if ch.finish_reason:
+                    idx[ch.index] = idx.get(ch.index, 0) + 1
+        self.assertEqual(idx, {0: 1, 1: 1})
+
     # ---- errors through the client's exception types ----
 
     def test_bad_request(self):
         cases = [
             dict(messages=[]),
             dict(temperature=5),
-            dict(n=2),
+            dict(n=17),
+            dict(n=0),
+            dict(top_logprobs=3),
+            dict(logprobs=True, top_logprobs=21),
             dict(max_tokens=0),
             dict(messages=[{"role": "wizard", "content": "hi"}]),
             dict(stop=["a", "b", "c", "d", "e"]),
@@ -374,6 +562,102 @@ class OpenAIClient(unittest.TestCase):
         with self.assertRaises(openai.BadRequestError):
             proxy.chat.completions.create(model=MODEL, messages=[], max_tokens=2)
         self.assertIn(MODEL, [m.id for m in proxy.models.list()])
+
+    # ---- reasoning and tool calls ----
+    # The fixture model writes gibberish, so its output is forced with a grammar (hearth's
+    # response_format extension) into a reasoning trace and a tool call in the Hermes/Qwen
+    # markup; what is checked is how the server turns that text into the OpenAI fields.
+
+    WEATHER = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    CALL_GRAMMAR = ('root ::= "<think>weather needed</think>" "<tool_call>\\n{\\"name\\": \\"get_weather\\", '
+                    '\\"arguments\\": {\\"city\\": \\"Paris\\"}}\\n</tool_call>"')
+
+    def forced(self, grammar, **kw):
+        body = {"response_format": {"type": "grammar", "grammar": grammar}}
+        body.update(kw.pop("extra_body", {}))
+        return self.chat(max_tokens=120, extra_body=body, **kw)
+
+    def test_tool_call_non_streaming(self):
+        r = self.forced(self.CALL_GRAMMAR, tools=self.WEATHER)
+        c = r.choices[0]
+        self.assertEqual(c.finish_reason, "tool_calls")
+        self.assertIsNone(c.message.content)
+        self.assertEqual(len(c.message.tool_calls), 1)
+        call = c.message.tool_calls[0]
+        self.assertEqual(call.type, "function")
+        self.assertTrue(call.id.startswith("call_"), call.id)
+        self.assertEqual(call.function.name, "get_weather")
+        self.assertEqual(json.loads(call.function.arguments), {"city": "Paris"})
+        m = c.message.model_dump()
+        self.assertEqual(m.get("reasoning_content"), "weather needed")
+        self.assertGreater(r.usage.completion_tokens_details.reasoning_tokens, 0)
+        self.assertLess(r.usage.completion_tokens_details.reasoning_tokens, r.usage.completion_tokens)
+
+    def test_tool_call_streaming(self):
+        whole = self.forced(self.CALL_GRAMMAR, tools=self.WEATHER)
+        stream = self.forced(self.CALL_GRAMMAR, tools=self.WEATHER, stream=True,
+                             stream_options={"include_usage": True})
+        reasoning, content, calls, finish, usage = "", "", {}, None, None
+        for chunk in stream:
+            if chunk.usage:
+                usage = chunk.usage
+            for ch in chunk.choices:
+                d = ch.delta.model_dump()
+                reasoning += d.get("reasoning_content") or ""
+                content += d.get("content") or ""
+                for tc in ch.delta.tool_calls or []:
+                    slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    slot["name"] += (tc.function.name or "") if tc.function else ""
+                    slot["arguments"] += (tc.function.arguments or "") if tc.function else ""
+                finish = ch.finish_reason or finish
+        self.assertEqual(finish, "tool_calls")
+        self.assertEqual(content, "")
+        self.assertEqual(reasoning, whole.choices[0].message.model_dump()["reasoning_content"])
+        want = whole.choices[0].message.tool_calls[0]
+        self.assertEqual(calls, {0: {"id": want.id, "name": "get_weather", "arguments": want.function.arguments}})
+        self.assertEqual(usage.completion_tokens_details.reasoning_tokens,
+                         whole.usage.completion_tokens_details.reasoning_tokens)
+
+    def test_reasoning_and_answer(self):
+        r = self.forced('root ::= "<think>two and two</think>" "Four."')
+        m = r.choices[0].message
+        self.assertEqual(m.content, "Four.")
+        self.assertEqual(m.model_dump()["reasoning_content"], "two and two")
+        self.assertIsNone(m.tool_calls)
+        self.assertEqual(r.choices[0].finish_reason, "stop")
+
+    def test_tool_choice_none_parses_no_calls(self):
+        # "none": the tools are not offered, and call markup the model writes stays text.
+        r = self.forced(self.CALL_GRAMMAR, tools=self.WEATHER, tool_choice="none")
+        c = r.choices[0]
+        self.assertEqual(c.finish_reason, "stop")
+        self.assertIsNone(c.message.tool_calls)
+        self.assertIn("<tool_call>", c.message.content)
+
+    def test_tool_choice_and_kwargs_errors(self):
+        cases = [
+            (dict(tools=self.WEATHER, tool_choice="required"), "tool_choice", "not supported yet"),
+            (dict(tools=self.WEATHER, tool_choice={"type": "function", "function": {"name": "get_weather"}}),
+             "tool_choice", "not supported yet"),
+            (dict(tools=self.WEATHER, tool_choice="sometimes"), "tool_choice", "tool_choice"),
+            (dict(tool_choice="auto"), "tool_choice", "only allowed when 'tools'"),
+            (dict(extra_body={"chat_template_kwargs": ["enable_thinking"]}), "chat_template_kwargs", "object"),
+            (dict(extra_body={"chat_template_kwargs": {"messages": []}}), "chat_template_kwargs.messages", "may not"),
+            (dict(reasoning_effort="extreme"), "reasoning_effort", "reasoning_effort"),
+        ]
+        for kw, param, text in cases:
+            with self.subTest(kw=kw):
+                with self.assertRaises(openai.BadRequestError) as cm:
+                    self.chat(**kw)
+                err = cm.exception.body
+                self.assertEqual(err["param"], param)
+                self.assertIn(text, err["message"])
+        # A kwarg the template does not read changes nothing and is accepted.
+        r = self.chat(max_tokens=4, extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+        self.assertEqual(r.choices[0].message.role, "assistant")
 
     # Runs last (unittest sorts by name): the server survived everything above.
     def test_zz_health_after_all(self):

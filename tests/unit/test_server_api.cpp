@@ -97,14 +97,14 @@ TEST(ServerApi, ChatErrorsNameTheField) {
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_p":0})", "top_p"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})", "max_tokens"},
-        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":2})", "n"},
+        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":17})", "n"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}})",
          "stream_options"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"seed":"1"})", "seed"},
-        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true})", "logprobs"},
+        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})",
          "response_format"},
     };
@@ -117,7 +117,10 @@ TEST(ServerApi, ChatErrorsNameTheField) {
 }
 
 TEST(ServerApi, MalformedJsonIs400) {
-    for (const char* body : {"", "{", "{\"model\":", "[1,2]", "\"text\"", "{\"model\":\"m\",}"}) {
+    // The last: a number beyond double's range (nlohmann's out_of_range, not parse_error; found by
+    // fuzz/fuzz_api_request, kept as fuzz/seeds_api/regress_number_overflow.json).
+    for (const char* body : {"", "{", "{\"model\":", "[1,2]", "\"text\"", "{\"model\":\"m\",}",
+                             "{\"max_tokens\": 1e999999}"}) {
         ApiError e = chat_error(body);
         EXPECT_EQ(e.status, 400) << body;
         EXPECT_EQ(e.code, "invalid_json") << body;

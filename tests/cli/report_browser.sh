@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # checks are strings that check() evals: expanded late on purpose
+# End-to-end: an audit report opened in headless Chromium (tests/browser/report_test.py). A small
+# in-process audit of the tiny fixture model (worldview and codesec slices) and the committed
+# results fixture go into one `hearth audit report --html`; in the browser every <canvas> must hold
+# a Chart.js chart with the numbers of the report's embedded metrics and drawn pixels, with no
+# JavaScript errors. A PNG screenshot goes to $HEARTH_ARTIFACTS (default: test-artifacts/ beside
+# the hearth binary). Needs chromium and libjs-chart.js (scripts/install-deps.sh) and the test
+# venv (scripts/install-test-python.sh); without them this test FAILS.
+# Usage: report_browser.sh HEARTH FIXTURES_DIR
+set -uo pipefail
+hearth="$1"
+fixtures="$(cd "$2" && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+# shellcheck source=tests/cli/lib.sh
+source "$here/lib.sh"
+py="$(test_python)" || exit 1
+if ! command -v "${HEARTH_CHROMIUM:-chromium}" >/dev/null && ! command -v chromium-browser >/dev/null; then
+    echo "FAIL: no chromium: install it with apt-get install chromium (or bash $root/scripts/install-deps.sh)"
+    exit 1
+fi
+if [[ ! -r "${HEARTH_CHARTJS:-/usr/share/javascript/chart.js/chart.min.js}" ]]; then
+    echo "FAIL: no Chart.js for the report's charts: apt-get install libjs-chart.js (or set HEARTH_CHARTJS)"
+    exit 1
+fi
+artifacts="${HEARTH_ARTIFACTS:-$(cd "$(dirname "$hearth")" && pwd)/test-artifacts}"
+mkdir -p "$artifacts"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+
+model="$fixtures/tiny/qwen2-f32.gguf"
+"$hearth" audit run -m "$model" -t 2 -c 512 --suite worldview --limit 6 -n 8 --out "$tmp/wv.jsonl" >"$tmp/wv.txt" 2>&1
+check "worldview slice exits 0" '[[ $? -eq 0 ]] || { tail -5 "$tmp/wv.txt"; false; }'
+"$hearth" audit run -m "$model" -t 2 -c 512 --suite codesec --limit 2 -n 8 --out "$tmp/cs.jsonl" >"$tmp/cs.txt" 2>&1
+check "codesec slice exits 0" '[[ $? -eq 0 ]] || { tail -5 "$tmp/cs.txt"; false; }'
+"$hearth" audit report "$fixtures/audit/results_small.jsonl" "$tmp/wv.jsonl" "$tmp/cs.jsonl" \
+    --html "$tmp/report.html" >"$tmp/report.txt" 2>&1
+check "audit report exits 0" '[[ $? -eq 0 ]] || { cat "$tmp/report.txt"; false; }'
+cp "$tmp/report.html" "$artifacts/audit_report.html"
+
+if ! timeout 300 "$py" "$root/tests/browser/report_test.py" "$tmp/report.html" "$artifacts/audit_report.png"; then
+    echo "FAIL: the audit report in Chromium"; fail=1
+fi
+[[ $fail -eq 0 ]] && echo "ok   report_browser (screenshot and report in $artifacts)"
+exit $fail
