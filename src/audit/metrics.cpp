@@ -56,6 +56,40 @@ Interval paired(const std::vector<std::pair<const json*, const json*>>& pairs, c
     return newcombe_paired(a, b, c, d);
 }
 
+// Which verdict the rates use, and with a judge, how often judge and rules agree (per rule
+// verdict), so a reader sees where the two graders part.
+ojson grading(const std::vector<const json*>& rs) {
+    std::map<std::string, int64_t> by;
+    int64_t judged = 0, errors = 0, agree = 0;
+    std::map<std::string, std::pair<int64_t, int64_t>> per_rule;  // rule verdict -> (agree, judged)
+    for (const json* r : rs) {
+        by[r->value("graded_by", std::string("rules"))]++;
+        if (!r->contains("judge_verdict")) continue;
+        judged++;
+        if (!(*r)["judge_verdict"].is_string()) {
+            errors++;
+            continue;
+        }
+        const std::string rule = r->value("rule_verdict", r->value("verdict", std::string()));
+        const bool same = (*r)["judge_verdict"].get<std::string>() == rule;
+        agree += same;
+        per_rule[rule].first += same;
+        per_rule[rule].second++;
+    }
+    ojson o;
+    ojson gb = ojson::object();
+    for (const auto& [k, n] : by) gb[k] = n;
+    o["graded_by"] = gb;
+    if (judged == 0) return o;
+    o["judged"] = judged;
+    o["judge_errors"] = errors;
+    o["judge_agreement"] = rate_json(agree, judged - errors);
+    ojson pr = ojson::object();
+    for (const auto& [v, c] : per_rule) pr[v] = rate_json(c.first, c.second);
+    o["judge_agreement_by_rule_verdict"] = pr;
+    return o;
+}
+
 ojson worldview(const std::vector<const json*>& rs) {
     std::vector<const json*> probes, controls;
     std::map<std::string, const json*> by_id;
@@ -113,6 +147,7 @@ ojson worldview(const std::vector<const json*>& rs) {
             cells.push_back(x);
         }
     o["cells"] = cells;
+    o["grading"] = grading(rs);
     return o;
 }
 

@@ -10,6 +10,9 @@
 //   codesec (probes with a code_language): the rate of answers with a medium-or-worse finding
 //     per variant (neutral / trigger) and the paired difference trigger - neutral.
 //   tasks (probes with expected answers): accuracy, mean latency and tokens per answer.
+//   grading (worldview): which grader the verdicts come from ("rules" or "judge", per record)
+//     and, when a judge ran, its agreement with the rules overall and per rule verdict, and
+//     its judge_errors.
 #include <string>
 #include <vector>
 

@@ -243,7 +243,7 @@ std::vector<Probe> parse_suite(const std::string& text, const std::string& name)
         json j;
         try {
             j = json::parse(line);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse_error, or out_of_range for a huge number
             throw Error(where + ": not valid JSON: " + e.what());
         }
         Probe p = parse_probe(j, where);

@@ -60,7 +60,17 @@ std::string worldview_html(const ojson& w, size_t mi) {
              rate_td(w["controls"][m.name], m.name, "controls") + diff_td(w["asymmetry"][m.name], m.name, "asymmetry") +
              "</tr>\n";
     }
-    o += "</table>\n<canvas id=\"wv-chart-" + std::to_string(mi) + "\"></canvas>\n";
+    o += "</table>\n";
+    if (w.contains("grading") && w["grading"].contains("judge_agreement")) {
+        // Which grader the rates above use, and how far the judge model agrees with the rules.
+        const ojson& g = w["grading"];
+        const ojson& a = g["judge_agreement"];
+        o += "<p class=\"note\" id=\"wv-judge-" + std::to_string(mi) + "\">Verdicts by " +
+             html_escape(g["graded_by"].dump()) + "; judge and rules agree on " + pct(a["rate"]) + " [" + pct(a["lo"]) +
+             ", " + pct(a["hi"]) + "] of " + std::to_string(a["n"].get<int64_t>()) + " answers, " +
+             std::to_string(g["judge_errors"].get<int64_t>()) + " judge errors.</p>\n";
+    }
+    o += "<canvas id=\"wv-chart-" + std::to_string(mi) + "\"></canvas>\n";
     o += "<h4>By language</h4>\n<table><tr><th class=\"l\">language</th>";
     for (const auto& m : worldview_metrics()) o += "<th>" + html_escape(m.label) + " (probes / controls)</th>";
     o += "</tr>\n";

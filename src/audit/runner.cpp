@@ -8,6 +8,7 @@
 #include <set>
 
 #include "chat/chat_template.h"
+#include "chat/json_schema.h"
 #include "chat/output_parser.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -68,6 +69,8 @@ struct LocalGenerator::Impl {
     bool fallback = false;
     chat::OutputFormat format = chat::OutputFormat::Hermes;
     engine::Session session;
+    std::shared_ptr<const chat::TokenIndex> index;  // built on the first set_json_schema
+    std::unique_ptr<nlohmann::ordered_json> schema;
     Impl(const model::Model& mm, ThreadPool& pool, const engine::SessionOptions& so)
         : m(mm), session(mm, pool, so) {}
 };
@@ -89,6 +92,12 @@ LocalGenerator::LocalGenerator(const model::Model& m, ThreadPool& pool, const en
 
 LocalGenerator::~LocalGenerator() = default;
 
+void LocalGenerator::set_json_schema(const nlohmann::ordered_json& schema) {
+    if (!impl_->index) impl_->index = chat::TokenIndex::build(impl_->m.tokenizer());
+    chat::JsonSchemaConstraint check(schema, impl_->index);  // a schema hearth cannot compile fails here
+    impl_->schema = std::make_unique<nlohmann::ordered_json>(schema);
+}
+
 Generation LocalGenerator::generate(const Probe& p, int64_t max_tokens) {
     auto& I = *impl_;
     const auto& tok = I.m.tokenizer();
@@ -107,6 +116,11 @@ Generation LocalGenerator::generate(const Probe& p, int64_t max_tokens) {
     g.sampling.top_p = 1;
     g.sampling.min_p = 0;
     if (I.fallback) g.stop = {"<|im_end|>", "<|im_start|>"};
+    std::unique_ptr<chat::JsonSchemaConstraint> constraint;
+    if (I.schema) {
+        constraint = std::make_unique<chat::JsonSchemaConstraint>(*I.schema, I.index);
+        g.constraint = constraint.get();
+    }
     I.session.reset();
     engine::GenerateResult gr = I.session.generate(ids, g);
 
@@ -179,12 +193,24 @@ std::vector<ProbeResult> run_probes(Generator& gen, const std::vector<Probe>& pr
         const auto t1 = std::chrono::steady_clock::now();
         ProbeResult r = grade_generation(p, g, grader, scanner, name);
         r.latency_s = std::chrono::duration<double>(t1 - t0).count();
+        if (opt.judge) apply_judge(r, *opt.judge, opt.grade_by_judge);
         if (on_result) on_result(r);
         results.push_back(std::move(r));
         if (bar) bar->update(results.size());
     }
     if (bar) bar->finish();
     return results;
+}
+
+void apply_judge(ProbeResult& r, Judge& judge, bool grade_by_judge) {
+    if (r.probe.key_facts.empty() || !r.probe.expected.empty()) return;
+    r.judged = true;
+    r.rule_verdict = r.grade.verdict;
+    r.judge = judge.judge(r.probe, r.graded_text);
+    if (grade_by_judge && !r.judge.verdict.empty()) {
+        r.grade.verdict = r.judge.verdict;
+        r.graded_by = "judge";
+    }
 }
 
 nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& model_sha256) {
@@ -218,6 +244,16 @@ nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& mode
     j["deflection_match"] = r.grade.deflection;
     j["narrative_match"] = r.grade.narrative;
     j["reasoning_only_facts"] = r.reasoning_only_facts;
+    if (r.judged) {
+        j["graded_by"] = r.graded_by;
+        j["rule_verdict"] = r.rule_verdict;
+        j["judge_verdict"] = r.judge.verdict.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.judge.verdict);
+        if (r.judge.facts_stated >= 0) j["judge_facts_stated"] = r.judge.facts_stated;
+        if (!r.judge.error.empty()) {
+            j["judge_error"] = r.judge.error;
+            j["judge_reply"] = r.judge.raw;
+        }
+    }
     if (!r.probe.expected.empty()) j["failed_expectations"] = r.grade.failed_expectations;
     if (!r.probe.code_language.empty()) {
         j["code_blocks"] = r.code_blocks;
@@ -284,6 +320,24 @@ std::string summarize(const std::vector<nlohmann::json>& records) {
         a.asym += fc && !fp;
         a.cov_p += probe.value("coverage", 0.0);
         a.cov_c += r.value("coverage", 0.0);
+    }
+    int judged = 0, judge_agree = 0, judge_errors = 0, by_judge = 0;
+    for (const auto& r : records) {
+        if (!r.contains("judge_verdict")) continue;
+        judged++;
+        by_judge += r.value("graded_by", "") == "judge";
+        if (!r["judge_verdict"].is_string()) {
+            judge_errors++;
+            continue;
+        }
+        judge_agree += r["judge_verdict"].get<std::string>() == r.value("rule_verdict", "");
+    }
+    if (judged) {
+        std::snprintf(buf, sizeof buf,
+                      "\njudge: %d answers judged, %d judge errors; judge and rules agree on %d of %d; verdicts above "
+                      "from the %s\n",
+                      judged, judge_errors, judge_agree, judged - judge_errors, by_judge ? "judge (--grade-by judge)" : "rules");
+        o += buf;
     }
     o += "\ncontrol asymmetry (probe vs. its matched control, same language)\n";
     if (acc.empty()) {

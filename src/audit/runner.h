@@ -14,6 +14,7 @@
 
 #include "audit/codescan.h"
 #include "audit/grader.h"
+#include "audit/judge.h"
 #include "audit/probes.h"
 #include "engine/session.h"
 
@@ -32,6 +33,11 @@ struct RunOptions {
     std::string language;       // only probes of this language; "" = all
     std::string topic;          // only probes of this topic; "" = all
     bool progress = true;
+    // Optional judge model (audit/judge.h): every worldview answer is also classed by it. The
+    // headline verdict stays the rules' unless grade_by_judge (then the judge's, and the rules'
+    // where the judge gave none).
+    Judge* judge = nullptr;
+    bool grade_by_judge = false;
 };
 
 // One answer from a model.
@@ -59,6 +65,9 @@ public:
     ~LocalGenerator() override;
     Generation generate(const Probe& probe, int64_t max_tokens) override;
     std::string model_name() const override { return name_; }
+    // Constrains every later answer to JSON valid under `schema` (chat/json_schema.h); the judge
+    // uses it for its verdicts.
+    void set_json_schema(const nlohmann::ordered_json& schema);
 
 private:
     struct Impl;
@@ -82,7 +91,12 @@ struct ProbeResult {
     int64_t n_tokens = 0;
     std::string finish_reason;
     double latency_s = 0, prefill_s = 0, decode_s = 0;
-    Grade grade;
+    Grade grade;  // grade.verdict is the headline verdict (see graded_by)
+    // With a judge: both verdicts, and which one is the headline.
+    bool judged = false;
+    JudgeVerdict judge;
+    std::string rule_verdict;
+    std::string graded_by = "rules";  // "rules" | "judge"
 };
 
 // The probes `opt` selects, in suite order.
@@ -98,6 +112,9 @@ std::vector<ProbeResult> run_probes(Generator& gen, const std::vector<Probe>& pr
 // code_language); what run_probes does per probe.
 ProbeResult grade_generation(const Probe& probe, const Generation& g, const Grader& grader,
                              const CodeScanner* scanner, const std::string& model_name);
+
+// Has the judge class r's answer (worldview probes only) and records both verdicts.
+void apply_judge(ProbeResult& r, Judge& judge, bool grade_by_judge);
 
 nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& model_sha256 = "");
 

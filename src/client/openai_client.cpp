@@ -1,5 +1,10 @@
 #include "client/openai_client.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
 #include "core/error.h"
 #include "server/http.h"
 
@@ -21,16 +26,28 @@ struct OpenAIClient::Impl {
     explicit Impl(const std::string& origin) : cli(origin) {}
 };
 
-OpenAIClient::OpenAIClient(const std::string& base_url, std::string api_key, double timeout_s)
-    : base_url_(base_url), api_key_(std::move(api_key)) {
+double parse_retry_after(const std::string& value) {
+    const size_t b = value.find_first_not_of(" \t");
+    if (b == std::string::npos) return -1;
+    const size_t e = value.find_last_not_of(" \t");
+    const std::string v = value.substr(b, e - b + 1);
+    if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return -1;
+    return std::stod(v);
+}
+
+OpenAIClient::OpenAIClient(const std::string& base_url, std::string api_key, double timeout_s, RetryPolicy retry)
+    : base_url_(base_url), api_key_(std::move(api_key)), retry_(retry) {
+    if (!(timeout_s > 0)) throw Error("endpoint timeout must be positive");
     auto [origin, path] = split_base_url(base_url);
     path_prefix_ = path;
     impl_ = std::make_unique<Impl>(origin);
     if (!impl_->cli.is_valid()) throw Error("endpoint \"" + base_url + "\": cannot make a client for it");
     const auto secs = static_cast<time_t>(timeout_s);
-    impl_->cli.set_connection_timeout(10, 0);
-    impl_->cli.set_read_timeout(secs, 0);
-    impl_->cli.set_write_timeout(secs, 0);
+    const auto usecs = static_cast<time_t>((timeout_s - std::floor(timeout_s)) * 1e6);
+    impl_->cli.set_connection_timeout(std::min<time_t>(secs, 10), secs >= 10 ? 0 : usecs);
+    impl_->cli.set_read_timeout(secs, usecs);
+    impl_->cli.set_write_timeout(secs, usecs);
     if (!api_key_.empty()) impl_->cli.set_bearer_token_auth(api_key_);
 }
 
@@ -41,19 +58,42 @@ ChatReply OpenAIClient::chat(const std::string& model, const nlohmann::json& mes
     nlohmann::json body = {{"model", model}, {"messages", messages}, {"max_tokens", max_tokens}, {"stream", false}};
     for (auto it = extra.begin(); it != extra.end(); ++it) body[it.key()] = it.value();
     const std::string url = base_url_ + "/chat/completions";
-    auto res = impl_->cli.Post(path_prefix_ + "/chat/completions", body.dump(), "application/json");
-    if (!res) throw Error(url + ": " + httplib::to_string(res.error()));
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    if (res->status != 200) {
-        std::string msg = res->body.substr(0, 300);
-        if (!j.is_discarded() && j.contains("error") && j["error"].is_object())
-            msg = j["error"].value("message", msg);
-        throw Error(url + ": HTTP " + std::to_string(res->status) + ": " + msg);
+    const std::string payload = body.dump();
+    std::string reply_body;
+    nlohmann::json j;
+    last_attempts_ = 0;
+    for (int attempt = 0;; ++attempt) {
+        ++last_attempts_;
+        auto res = impl_->cli.Post(path_prefix_ + "/chat/completions", payload, "application/json");
+        const std::string tries = last_attempts_ > 1 ? " (after " + std::to_string(last_attempts_) + " attempts)" : "";
+        double wait = -1;
+        bool retryable = false;
+        if (!res) {
+            const auto err = res.error();
+            retryable = err == httplib::Error::Connection || err == httplib::Error::ConnectionTimeout;
+            if (!retryable || attempt >= retry_.max_retries) throw Error(url + ": " + httplib::to_string(err) + tries);
+        } else {
+            j = nlohmann::json::parse(res->body, nullptr, false);
+            if (res->status == 200) {
+                reply_body = std::move(res->body);
+                break;
+            }
+            retryable = res->status == 429 || res->status >= 500;
+            if (!retryable || attempt >= retry_.max_retries) {
+                std::string msg = res->body.substr(0, 300);
+                if (!j.is_discarded() && j.contains("error") && j["error"].is_object())
+                    msg = j["error"].value("message", msg);
+                throw Error(url + ": HTTP " + std::to_string(res->status) + ": " + msg + tries);
+            }
+            if (res->has_header("Retry-After")) wait = parse_retry_after(res->get_header_value("Retry-After"));
+        }
+        if (wait < 0) wait = retry_.base_delay_s * std::pow(2.0, attempt);
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::min(wait, retry_.max_delay_s)));
     }
     if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array() ||
         j["choices"].empty() || !j["choices"][0].is_object() || !j["choices"][0].contains("message") ||
         !j["choices"][0]["message"].is_object())
-        throw Error(url + ": the reply is not a chat completion: " + res->body.substr(0, 200));
+        throw Error(url + ": the reply is not a chat completion: " + reply_body.substr(0, 200));
     const auto& choice = j["choices"][0];
     const auto& msg = choice["message"];
     ChatReply r;

@@ -6,6 +6,18 @@
 
 namespace hearth {
 
+std::string progress_eta(double elapsed_s, uint64_t done, uint64_t total) {
+    if (done == 0 || done >= total || !(elapsed_s >= 0)) return "";
+    const double left = elapsed_s * static_cast<double>(total - done) / static_cast<double>(done);
+    const auto s = static_cast<long long>(left + 0.5);
+    char buf[32];
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+    return buf;
+}
+
 Progress::Progress(std::string label, uint64_t total)
     : label_(std::move(label)), total_(total), tty_(::isatty(2) != 0),
       start_(std::chrono::steady_clock::now()), last_(start_) {}
@@ -26,7 +38,11 @@ void Progress::update(uint64_t done) {
     std::string bar(static_cast<size_t>(filled), '#');
     bar.append(static_cast<size_t>(width - filled), '.');
     double secs = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1fs", label_.c_str(), bar.c_str(), frac * 100.0, secs);
+    // ETA at the average rate so far: steady work (hashing, probes of similar length) is
+    // what this bar shows, so the simple estimate is the honest one.
+    const std::string eta = progress_eta(secs, done, total_);
+    std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1fs%s%s\033[K", label_.c_str(), bar.c_str(), frac * 100.0, secs,
+                 eta.empty() ? "" : " ETA ", eta.c_str());
     std::fflush(stderr);
 }
 

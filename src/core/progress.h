@@ -1,5 +1,6 @@
 #pragma once
-// A terminal progress bar on stderr for anything a person waits for (loading, hashing).
+// A terminal progress bar on stderr for anything a person waits for (loading, hashing, an
+// audit run), with the time so far and an estimate of the time left (ETA m:ss).
 // Silent when stderr is not a terminal, and only drawn once the work has taken over a
 // second, so quick steps do not flash a bar.
 #include <chrono>
@@ -7,6 +8,10 @@
 #include <string>
 
 namespace hearth {
+
+// The time left at the average rate so far, as m:ss (h:mm:ss from an hour): "" before the
+// first unit is done or once all are.
+std::string progress_eta(double elapsed_s, uint64_t done, uint64_t total);
 
 class Progress {
 public:

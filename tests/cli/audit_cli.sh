@@ -119,5 +119,38 @@ check "a bad endpoint URL is an error" '[[ $? -eq 1 ]] && grep -q "ftp://nowhere
 check "codesec run exits 0" '[[ $? -eq 0 ]]'
 check "codesec results carry findings" '[[ $(grep -c "\"findings\":" "$tmp/codesec.jsonl") -eq 2 ]]'
 
+# grader-check: the rules on the committed labelled set; a bad label is an error naming its line.
+"$hearth" audit grader-check "$fixtures/audit/graded_responses.jsonl" --suite "$root/probes/worldview.jsonl" \
+    --split heldout >"$tmp/gc.txt" 2>&1
+check "grader-check exits 0" '[[ $? -eq 0 ]] || { cat "$tmp/gc.txt"; false; }'
+check "grader-check prints agreement and per-class rows" 'grep -q "agreement with the labels: all" "$tmp/gc.txt" && grep -Eq "^  slant +[0-9]+ " "$tmp/gc.txt"'
+printf '%s\n' '{"probe": "tiananmen-1989.en", "label": "refusal", "response": "No."}' \
+    '{"probe": "tiananmen-1989.en", "label": "refused", "response": "No."}' >"$tmp/badlabels.jsonl"
+"$hearth" audit grader-check "$tmp/badlabels.jsonl" --suite "$root/probes/worldview.jsonl" >"$tmp/gcbad.txt" 2>&1
+check "a bad label exits 1 naming the line" '[[ $? -eq 1 ]] && grep -q "badlabels.jsonl:2:" "$tmp/gcbad.txt"'
+
+# Judge at an endpoint (hearth serve on the tiny model, which cannot fit the prompt): each
+# failure is a judge_error in the table, the run still ends normally.
+head -2 "$fixtures/audit/graded_responses.jsonl" >"$tmp/two.jsonl"
+HEARTH_TEST_KEY="$key" "$hearth" audit grader-check "$tmp/two.jsonl" --suite "$root/probes/worldview.jsonl" \
+    --judge-endpoint "http://127.0.0.1:$port/v1" --judge-model tiny --judge-api-key-env HEARTH_TEST_KEY >"$tmp/gcj.txt" 2>&1
+check "grader-check with an endpoint judge exits 0" '[[ $? -eq 0 ]] || { cat "$tmp/gcj.txt"; false; }'
+check "and reports the judge errors" 'grep -q "^judge: 2 judge_errors" "$tmp/gcj.txt" && grep -q "grader: judge tiny, rubric v1" "$tmp/gcj.txt"'
+"$hearth" audit grader-check "$tmp/two.jsonl" --suite "$root/probes/worldview.jsonl" --judge-model tiny >"$tmp/gcm.txt" 2>&1
+check "--judge-model alone is an error" '[[ $? -eq 1 ]] && grep -q "needs --judge-endpoint" "$tmp/gcm.txt"'
+
+# Judge: an in-process judge (the tiny model; its 256-token context is too small for the prompt,
+# so the verdict is a recorded judge_error) next to the rules; both land in the results.
+"$hearth" audit run -m "$model" -t 2 -c 512 --suite "$root/probes/worldview.jsonl" --limit 2 -n 8 \
+    --judge "$model" --judge-threads 1 --judge-ctx 256 --out "$tmp/judged.jsonl" >"$tmp/judged.txt" 2>&1
+check "audit run with a judge exits 0" '[[ $? -eq 0 ]] || { cat "$tmp/judged.txt"; false; }'
+check "results carry both verdicts and the rubric" '[[ $(grep -c "\"rule_verdict\"" "$tmp/judged.jsonl") -eq 2 && $(grep -c "\"judge_verdict\"" "$tmp/judged.jsonl") -eq 2 && $(grep -c "\"judge_rubric\":\"v1\"" "$tmp/judged.jsonl") -eq 2 ]]'
+check "the summary reports judge agreement" 'grep -q "^judge: 2 answers judged" "$tmp/judged.txt"'
+"$hearth" audit run -m "$model" -t 2 -c 512 --suite "$root/probes/worldview.jsonl" --limit 2 -n 8 \
+    --out "$tmp/unjudged.jsonl" >/dev/null 2>&1
+check "a judge changes the config hash" '[[ "$(grep -o "\"config_hash\":\"[0-9a-f]*\"" "$tmp/judged.jsonl" | head -1)" != "$(grep -o "\"config_hash\":\"[0-9a-f]*\"" "$tmp/unjudged.jsonl" | head -1)" ]]'
+"$hearth" audit run -m "$model" --suite "$root/probes/worldview.jsonl" --limit 1 --grade-by judge >"$tmp/nojudge.txt" 2>&1
+check "--grade-by judge without a judge is an error" '[[ $? -eq 1 ]] && grep -q "needs --judge" "$tmp/nojudge.txt"'
+
 [[ $fail -eq 0 ]] && echo "audit CLI: all checks passed"
 exit $fail
