@@ -3,5 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${HEARTH_JOBS:-$(nproc)}"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+# shellcheck source=scripts/compiler-cache.sh
+source "$root/scripts/compiler-cache.sh"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "${HEARTH_CMAKE_LAUNCHER[@]}" "$@" >/dev/null
 cmake --build "$root/build" -j "$jobs"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: builds hearth (Release, and an ASan/UBSan build of the tests), fetches
-# the default model for the end-to-end goldens, runs a bounded fuzz of the GGUF reader,
+# the default model for the end-to-end goldens, runs a bounded fuzz of the input parsers,
 # then the whole CTest suite. The last lines are CTest's summary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,14 +17,17 @@ echo "== build (Release, warnings as errors)"
 export HEARTH_MODEL="${HEARTH_MODEL:-$("$root/scripts/fetch-model.sh")}"
 
 echo "== sanitizer build (ASan + UBSan) of the unit tests"
-cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_SANITIZE=ON >/dev/null
+# shellcheck source=scripts/compiler-cache.sh
+source "$root/scripts/compiler-cache.sh"
+cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_SANITIZE=ON \
+    "${HEARTH_CMAKE_LAUNCHER[@]}" >/dev/null
 cmake --build "$root/build-asan" -j "$jobs" --target hearth_tests hearth
 # The real-model goldens are left to the Release run: under ASan they would take minutes.
 # LeakSanitizer is on (the Jinja reference cycles it once reported are fixed).
 (cd "$root/build-asan" && env -u HEARTH_MODEL ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -E '^cli\.')
 
 if [[ "$fuzz_seconds" -gt 0 && -x "$root/.ci/fuzz.sh" ]]; then
-    echo "== fuzz the GGUF reader for ${fuzz_seconds}s"
+    echo "== fuzz the parsers of untrusted input (GGUF, safetensors, API requests, grammars, templates)"
     "$root/.ci/fuzz.sh" "$fuzz_seconds"
 fi
 

@@ -186,3 +186,36 @@ TEST(ChatTemplate, FromGGUFWithoutTemplateNamesTheFile) {
 }
 
 }  // namespace
+
+namespace {
+
+// The message of the hearth::Error a render raises, or "" when it renders.
+std::string render_error(const std::string& src) {
+    try {
+        render(src, ordered_json::object());
+    } catch (const hearth::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+// A template from a model file is untrusted code: runaway loops and exploding strings stop
+// with a message naming the line instead of hanging or exhausting memory.
+TEST(ChatJinja, HostileTemplatesHitTheBudget) {
+    const std::string nested = "line one\n{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
+    std::string e = render_error(nested);
+    EXPECT_NE(e.find("execution budget"), std::string::npos) << e;
+    EXPECT_NE(e.find("template line 2"), std::string::npos) << e;
+
+    e = render_error("{% set x = 'ab' %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x|length }}");
+    EXPECT_NE(e.find("MiB"), std::string::npos) << e;
+    e = render_error("{{ 'abc' * 1000000000 }}");
+    EXPECT_NE(e.find("MiB"), std::string::npos) << e;
+    e = render_error("{{ [1, 2] * 1000000000 }}");
+    EXPECT_NE(e.find("MiB"), std::string::npos) << e;
+    // Under the budget, the same constructs still work.
+    EXPECT_EQ(render("{% for i in range(200) %}{% for j in range(200) %}{% endfor %}{% endfor %}ok", ordered_json::object()), "ok");
+    EXPECT_EQ(render("{{ ('ab' * 3) ~ 'c' }}", ordered_json::object()), "abababc");
+}

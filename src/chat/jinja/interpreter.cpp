@@ -3,6 +3,7 @@
 // and ImmutableSandboxedEnvironment, which is what transformers renders chat templates with.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <unordered_map>
 
@@ -490,7 +491,10 @@ public:
 
     Flow exec_stmt(const Stmt& s, const ScopePtr& sc, std::string& out) {
         try {
-            return exec_stmt_impl(s, sc, out);
+            tick();
+            Flow f = exec_stmt_impl(s, sc, out);
+            check_text_size(out.size());
+            return f;
         } catch (const EvalError& e) {
             throw Error("template line " + std::to_string(s.line) + ": " + e.msg);
         }
@@ -498,6 +502,7 @@ public:
 
     Value eval(const Expr& e, const ScopePtr& sc) {
         try {
+            tick();
             return eval_impl(e, sc);
         } catch (const EvalError& err) {
             throw Error("template line " + std::to_string(e.line) + ": " + err.msg);
@@ -507,6 +512,25 @@ public:
     }
 
 private:
+    // A chat template comes inside the model file, so it is untrusted code: a render gets a
+    // fixed budget of statements + expressions and of text, far above what real templates use
+    // (thousands of steps per message, kilobytes of prompt), so that a hostile or broken template
+    // fails with a message instead of hanging the server or exhausting its memory.
+    static constexpr uint64_t kMaxSteps = 10'000'000;
+    static constexpr size_t kMaxText = size_t{64} << 20;
+    static constexpr uint64_t kLoopIterationCost = 100;  // building `loop` costs ~100 simple steps
+    uint64_t steps_ = 0;
+
+    void tick(uint64_t cost = 1) {
+        steps_ += cost;
+        if (steps_ > kMaxSteps)
+            raise("template exceeded its execution budget (" + std::to_string(kMaxSteps) +
+                  " statements and expressions)");
+    }
+    static void check_text_size(size_t n) {
+        if (n > kMaxText) raise("template output exceeds " + std::to_string(kMaxText >> 20) + " MiB");
+    }
+
     std::vector<std::unique_ptr<Scope>> scopes_;
     std::vector<Value> namespaces_;
     std::shared_ptr<char> alive_ = std::make_shared<char>(0);
@@ -602,6 +626,7 @@ private:
         }
         const size_t n = items.size();
         for (size_t k = 0; k < n; ++k) {
+            tick(kLoopIterationCost);
             assign(ls, s.targets, items[k]);
             Value loop = Value::dict();
             Dict& d = loop.dict_ref();
@@ -781,7 +806,11 @@ private:
         }
         Value l = eval(*e.a, sc);
         Value r = eval(*e.b, sc);
-        if (op == "~") return Value(l.str() + r.str());
+        if (op == "~") {
+            std::string a = l.str(), b = r.str();
+            check_text_size(a.size() + b.size());
+            return Value(a + b);
+        }
         if (op == "==" || op == "!=" || op == "in" || op == "not in" || op == "<" || op == ">" || op == "<=" ||
             op == ">=")
             return Value(compare_op(op, l, r));
@@ -845,6 +874,8 @@ private:
             const Value& cnt = l.is_number() ? l : r;
             if ((cnt.is_int() || cnt.is_bool()) && (seq.is_string() || seq.is_list())) {
                 int64_t n = std::max<int64_t>(0, cnt.as_int());
+                const size_t unit = seq.is_string() ? seq.str_ref().size() : seq.items().size() * sizeof(Value);
+                if (n > 0 && unit > 0 && static_cast<uint64_t>(n) > kMaxText / unit) check_text_size(kMaxText + 1);
                 if (seq.is_string()) {
                     std::string o;
                     for (int64_t k = 0; k < n; ++k) o += seq.str_ref();
