@@ -23,4 +23,5 @@ echo "== hearth passport (hash, lineage, licence, template)" >&2
 "$hearth" passport "$model"
 echo "== hearth audit (the first four probes of the worldview suite)" >&2
 out="${HEARTH_CACHE:-$HOME/.cache/hearth}/demo-audit.jsonl"
-"$hearth" audit run -m "$model" --suite "$root/probes/worldview.jsonl" --limit 4 -n 96 --out "$out"
+# --force: a demo shows the run every time, rather than resuming an earlier one.
+"$hearth" audit run -m "$model" --suite "$root/probes/worldview.jsonl" --limit 4 -n 96 --out "$out" --force
