@@ -4,6 +4,7 @@
 
 #include "chat/chat_template.h"
 #include "chat/json_schema.h"
+#include "chat/model_template.h"
 #include "chat/output_parser.h"
 #include "core/error.h"
 #include "engine/batch_scheduler.h"
@@ -13,11 +14,6 @@
 
 namespace hearth::audit {
 namespace {
-
-// The same fallback LocalGenerator uses for a file without a chat template.
-const char* kChatML =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 // One probe in flight: what its callbacks need, kept alive until the scheduler answers.
 struct InFlight {
@@ -64,14 +60,9 @@ BatchedLocalGenerator::BatchedLocalGenerator(const model::Model& m, ThreadPool& 
     sched.prefix_reuse = true;
     impl_ = std::make_unique<Impl>(m, pool, sched);  // slots are made per generate() call
     const auto& tok = m.tokenizer();
-    if (m.file().has("tokenizer.chat_template")) {
-        impl_->tmpl = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(m.file()));
-    } else {
-        const int32_t bos = tok.bos_id(), eos = tok.eos_id();
-        impl_->tmpl = std::make_unique<chat::ChatTemplate>(kChatML, bos >= 0 ? tok.token_text(bos) : "",
-                                                           eos >= 0 ? tok.token_text(eos) : "");
-        impl_->fallback = true;
-    }
+    chat::ModelTemplate t = chat::template_for_model(m.file(), tok);
+    impl_->tmpl = std::make_unique<chat::ChatTemplate>(std::move(t.tmpl));
+    impl_->fallback = !t.own;
     impl_->format = chat::detect_output_format(impl_->tmpl->source());
 }
 

@@ -9,6 +9,7 @@
 
 #include "chat/chat_template.h"
 #include "chat/json_schema.h"
+#include "chat/model_template.h"
 #include "chat/output_parser.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -18,10 +19,6 @@
 
 namespace hearth::audit {
 namespace {
-
-const char* kChatML =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 std::string letter(const std::string& verdict) {
     if (verdict == "full_answer") return "F";
@@ -79,14 +76,9 @@ LocalGenerator::LocalGenerator(const model::Model& m, ThreadPool& pool, const en
                                std::string name)
     : impl_(std::make_unique<Impl>(m, pool, so)), name_(std::move(name)) {
     const auto& tok = m.tokenizer();
-    if (m.file().has("tokenizer.chat_template")) {
-        impl_->tmpl = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(m.file()));
-    } else {
-        const int32_t bos = tok.bos_id(), eos = tok.eos_id();
-        impl_->tmpl = std::make_unique<chat::ChatTemplate>(kChatML, bos >= 0 ? tok.token_text(bos) : "",
-                                                           eos >= 0 ? tok.token_text(eos) : "");
-        impl_->fallback = true;
-    }
+    chat::ModelTemplate t = chat::template_for_model(m.file(), tok);
+    impl_->tmpl = std::make_unique<chat::ChatTemplate>(std::move(t.tmpl));
+    impl_->fallback = !t.own;
     impl_->format = chat::detect_output_format(impl_->tmpl->source());
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
+#include "chat/model_template.h"
 #include "chat/output_parser.h"
 #include "cli/common.h"
 #include "core/error.h"
@@ -31,19 +32,6 @@ struct ChatOptions {
     int64_t n_predict = 1024;
     bool think = true;
 };
-
-const char* kChatML =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-chat::ChatTemplate load_template(const model::Model& m, bool& fallback) {
-    fallback = false;
-    if (!m.file().get_string("tokenizer.chat_template", "").empty()) return chat::ChatTemplate::from_gguf(m.file());
-    fallback = true;
-    const auto& tok = m.tokenizer();
-    auto text = [&](int32_t id) { return id >= 0 ? tok.token_text(id) : std::string(); };
-    return chat::ChatTemplate(kChatML, text(tok.bos_id()), text(tok.eos_id()));
-}
 
 // Prints reasoning and answer as they stream, keeping them apart.
 class Printer {
@@ -89,8 +77,9 @@ void chat(const ChatOptions& o) {
     ThreadPool pool(thread_count(o.model));
     engine::Session session(*m, pool, session_options(o.model));
     const auto& tok = m->tokenizer();
-    bool fallback = false;
-    chat::ChatTemplate tmpl = load_template(*m, fallback);
+    chat::ModelTemplate mt = chat::template_for_model(m->file(), tok);
+    const bool fallback = !mt.own;
+    chat::ChatTemplate tmpl = std::move(mt.tmpl);
     const chat::OutputFormat fmt = chat::detect_output_format(tmpl.source());
     bool think = o.think;
     std::string system = o.system;

@@ -7,16 +7,10 @@
 #include "format/gguf.h"
 #include "model/model.h"
 #include "server/metrics.h"
+#include "chat/model_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::server {
-
-const char* const kFallbackChatTemplate =
-    "{%- for message in messages -%}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + (message['content'] if message['content'] is string else '') + "
-    "'<|im_end|>\\n' -}}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}";
 
 // ---- RequestChannel ----
 
@@ -103,23 +97,12 @@ bool RequestChannel::wait_done() {
 
 // ---- ModelWorker ----
 
-namespace {
-std::string token_text_or_empty(const tokenizer::Tokenizer& tok, int32_t id) {
-    return id >= 0 && id < tok.n_vocab() ? tok.token_text(id) : std::string();
-}
-}  // namespace
-
 ModelWorker::ModelWorker(std::string alias, std::string path, std::unique_ptr<model::Model> m,
                          const WorkerOptions& opt, Metrics* metrics)
     : alias_(std::move(alias)), path_(std::move(path)), model_(std::move(m)), opt_(opt), metrics_(metrics) {
-    if (model_->file().has("tokenizer.chat_template")) {
-        template_ = std::make_unique<chat::ChatTemplate>(chat::ChatTemplate::from_gguf(model_->file()));
-        own_template_ = true;
-    } else {
-        const auto& tok = model_->tokenizer();
-        template_ = std::make_unique<chat::ChatTemplate>(kFallbackChatTemplate, token_text_or_empty(tok, tok.bos_id()),
-                                                         token_text_or_empty(tok, tok.eos_id()));
-    }
+    chat::ModelTemplate t = chat::template_for_model(model_->file(), model_->tokenizer());
+    template_ = std::make_unique<chat::ChatTemplate>(std::move(t.tmpl));
+    own_template_ = t.own;
     output_format_ = chat::detect_output_format(template_->source());
     pool_ = std::make_unique<ThreadPool>(std::max(1, opt_.threads));
     if (opt_.max_sequences <= 0) opt_.max_sequences = 1;

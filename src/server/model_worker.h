@@ -185,7 +185,4 @@ private:
     std::thread thread_;
 };
 
-// The template used for models whose file carries none: ChatML markup.
-extern const char* const kFallbackChatTemplate;
-
 }  // namespace hearth::server

@@ -154,14 +154,22 @@ def seen_streaming(page, attempts=3):
     check("a long answer was seen growing in the page", False, "%d attempts, none seen growing" % attempts)
 
 
-def stop_mid_stream(page, prompt="Count to one hundred.", throttle=800):
-    click(page, "clear")  # a new conversation: the tiny model's context is short
-    check("New chat empties the log", page.evaluate("document.querySelectorAll('#log article').length") == 0)
-    set_input(page, "max-tokens", "200")
-    if throttle:
-        page.throttle(throttle)
-    send_prompt(page, prompt)
-    page.wait_for(LAST + ".querySelector('.content').textContent.length > 0", timeout=60, what="the first text")
+def stop_mid_stream(page, prompt="Count to one hundred.", throttle=800, attempts=3):
+    """Stop pressed while an answer streams. The tiny random model may end its answer (EOS) before
+    the first text reaches the page; then there is nothing to stop, so a new chat is tried."""
+    for attempt in range(1, attempts + 1):
+        click(page, "clear")  # a new conversation: the tiny model's context is short
+        check("New chat empties the log", page.evaluate("document.querySelectorAll('#log article').length") == 0)
+        set_input(page, "max-tokens", "200")
+        if throttle:
+            page.throttle(throttle)
+        send_prompt(page, prompt)
+        page.wait_for(LAST + ".querySelector('.content').textContent.length > 0", timeout=60, what="the first text")
+        if not page.evaluate("document.getElementById('stop').disabled"):
+            break
+        wait_answer(page, timeout=30)
+        page.throttle(0)
+        print("     (attempt %d: the answer ended before Stop could be pressed; trying again)" % attempt)
     check("Stop is enabled while streaming", not page.evaluate("document.getElementById('stop').disabled"))
     click(page, "stop")
     got = wait_answer(page, timeout=30)
