@@ -280,8 +280,14 @@ void moe_by_expert(ThreadPool& pool, const ExpertFfn& f, const float* x, int64_t
     }
 }
 
-// Reference mode must reach matmul (which honours it), so it takes the by-expert path.
-bool use_fused(int64_t n_tokens) { return n_tokens <= kMoeFusedMaxTokens && !reference_matmul(); }
+// Reference mode must reach matmul (which honours it), so it takes the by-expert path. So does
+// a single thread: the fused step saves pool dispatches, and with one thread there are none to
+// save, while the per-expert matmul reads each expert's rows as one stream (on a quiet machine
+// the fused step measured 0.92x the by-expert one at 1 thread and 1 token, 1.05x-1.15x at 2
+// threads: HEARTH_MOE_TIMING=1 hearth_tests --gtest_filter=MoeKernelTiming.*).
+bool use_fused(int64_t n_tokens, int n_threads) {
+    return n_threads > 1 && n_tokens <= kMoeFusedMaxTokens && !reference_matmul();
+}
 
 }  // namespace
 
@@ -300,7 +306,7 @@ size_t moe_workspace_bytes(const ExpertFfn& f, int64_t n_tokens, int64_t k, int 
 void moe_ffn(ThreadPool& pool, const ExpertFfn& f, const float* x, int64_t n_tokens, const int32_t* ids,
              const float* weights, int64_t k, float* out, void* workspace) {
     if (n_tokens <= 0) return;
-    if (use_fused(n_tokens)) moe_fused(pool, f, x, n_tokens, ids, weights, k, out, workspace);
+    if (use_fused(n_tokens, pool.size())) moe_fused(pool, f, x, n_tokens, ids, weights, k, out, workspace);
     else moe_by_expert(pool, f, x, n_tokens, ids, weights, k, out, workspace);
 }
 
