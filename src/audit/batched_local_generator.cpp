@@ -154,20 +154,7 @@ void BatchedLocalGenerator::generate(const std::vector<Probe>& probes, const std
                 InFlight* raw = f.get();
                 const chat::OutputFormat format = I.format;
                 req->on_done = [raw, format](engine::GenerateResult gr) {
-                    Generation& out = raw->gen;
-                    out.text = gr.text;
-                    chat::OutputParser parser(format, chat::prompt_opens_reasoning(raw->prompt_text));
-                    parser.push(gr.text);
-                    parser.finish();
-                    out.reasoning = parser.result().reasoning_content;
-                    out.content = parser.result().content;
-                    // Tool-call markup is not an answer to grade, but its text may still hold the answer.
-                    for (const auto& tc : parser.result().tool_calls) out.content += "\n" + tc.arguments;
-                    out.n_prompt = gr.n_prompt;
-                    out.n_tokens = static_cast<int64_t>(gr.tokens.size());
-                    out.finish_reason = gr.finish_reason;
-                    out.prefill_s = gr.prefill_seconds;
-                    out.decode_s = gr.decode_seconds;
+                    raw->gen = to_generation(gr, format, raw->prompt_text);
                     raw->answered = true;
                 };
                 req->on_error = [raw](const std::string& e) {

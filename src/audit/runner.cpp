@@ -116,9 +116,13 @@ Generation LocalGenerator::generate(const Probe& p, int64_t max_tokens) {
     I.session.reset();
     engine::GenerateResult gr = I.session.generate(ids, g);
 
+    return to_generation(gr, I.format, text);
+}
+
+Generation to_generation(const engine::GenerateResult& gr, chat::OutputFormat format, const std::string& prompt_text) {
     Generation out;
     out.text = gr.text;
-    chat::OutputParser parser(I.format, chat::prompt_opens_reasoning(text));
+    chat::OutputParser parser(format, chat::prompt_opens_reasoning(prompt_text));
     parser.push(gr.text);
     parser.finish();
     out.reasoning = parser.result().reasoning_content;

@@ -16,6 +16,7 @@
 #include "audit/grader.h"
 #include "audit/judge.h"
 #include "audit/probes.h"
+#include "chat/output_parser.h"
 #include "engine/session.h"
 
 namespace hearth {
@@ -74,6 +75,11 @@ private:
     std::unique_ptr<Impl> impl_;
     std::string name_;
 };
+
+// A finished generation as the audit sees it: reasoning split from the answer in the model's
+// output format (prompt_text: the rendered prompt, which may open the reasoning trace), and
+// tool-call arguments appended to the answer, since their text may still hold it.
+Generation to_generation(const engine::GenerateResult& gr, chat::OutputFormat format, const std::string& prompt_text);
 
 struct ProbeResult {
     Probe probe;
