@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # checks are strings that check() evals: expanded late on purpose
 # End-to-end: hearth audit report / diff on the committed results fixture, and hearth audit run
 # against `hearth serve` on a tiny fixture model (--endpoint), held to the same run in-process.
 # Usage: audit_cli.sh HEARTH FIXTURES_DIR
 set -uo pipefail
 hearth="$1"
 fixtures="$(cd "$2" && pwd)"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+# shellcheck source=tests/cli/lib.sh
+source "$here/lib.sh"
 tmp="$(mktemp -d)"
-pid=""
-cleanup() {
-    if [[ -n "$pid" ]]; then
-        kill "$pid" 2>/dev/null
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
+trap 'stop_servers; rm -rf "$tmp"' EXIT
 
 results="$fixtures/audit/results_small.jsonl"
 
@@ -75,18 +67,7 @@ check "diff names the regression" 'grep -q "REGRESSION" "$tmp/worse.txt"'
 # Remote endpoint: hearth serve on a tiny model with an API key.
 model="$fixtures/tiny/qwen2-f32.gguf"
 key="audit-key-$RANDOM$RANDOM"
-"$hearth" serve --host 127.0.0.1 --port 0 -m "$model" --alias tiny -t 2 -c 512 --api-key "$key" >"$tmp/serve.log" 2>&1 &
-pid=$!
-port=""
-for _ in $(seq 1 600); do
-    port="$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$tmp/serve.log" | head -1)"
-    [[ -n "$port" ]] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z "$port" ]]; then
-    echo "FAIL: hearth serve did not start:"; cat "$tmp/serve.log"; exit 1
-fi
+start_server "$tmp/serve.log" -m "$model" --alias tiny -t 2 -c 512 --api-key "$key" || exit 1
 suite="$root/probes/tasks-example.jsonl"
 HEARTH_TEST_KEY="$key" "$hearth" audit run --endpoint "http://127.0.0.1:$port/v1" -m tiny --api-key-env HEARTH_TEST_KEY \
     --suite "$suite" --limit 3 -n 8 --out "$tmp/remote.jsonl" >"$tmp/remote.txt" 2>&1

@@ -12,33 +12,11 @@ hearth="$1"
 fixtures="$(cd "$2" && pwd)"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 model="$fixtures/tiny/qwen2-f32.gguf"
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+trap 'stop_servers; rm -rf "$tmp"' EXIT
 
-# start_server LOG ARGS...: hearth serve on a free port; sets $port and $server_pid.
-start_server() {
-    local log="$1"
-    shift
-    "$hearth" serve --host 127.0.0.1 --port 0 "$@" >"$log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    port=""
-    for _ in $(seq 1 600); do
-        port="$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" 2>/dev/null | head -1)"
-        [[ -n "$port" ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: hearth serve exited early:"; cat "$log"; return 1; }
-        sleep 0.1
-    done
-    echo "FAIL: hearth serve did not start:"; cat "$log"
-    return 1
-}
 
 # request N: one completion; its HTTP status goes to $tmp/status.N once the whole answer is in.
 request() {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # checks are strings that check() evals: expanded late on purpose
 # End-to-end: `hearth audit run` on a tiny fixture model with --parallel, --out resume and
 # --cache. --parallel 1 and --parallel 5 write the same results; a run killed mid-write
 # (simulated: last records removed and the next one cut short) resumes with only the missing
@@ -8,10 +9,10 @@
 set -uo pipefail
 hearth="$1"
 fixtures="$(cd "$2" && pwd)"
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
 model="$fixtures/tiny/qwen2-f32.gguf"
 run=("$hearth" audit run -m "$model" -t 2 -c 512 --suite worldview --lang en --limit 8 -n 12)
 

@@ -17,34 +17,11 @@ if ! command -v strace >/dev/null; then
     echo "FAIL: strace is not installed (bash scripts/install-deps.sh)"
     exit 1
 fi
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+trap 'stop_servers; rm -rf "$tmp"' EXIT
 
-# start LOG CMD...: runs CMD (a hearth serve on port 0, maybe under strace) and waits for its port.
-start() {
-    local log="$1"
-    shift
-    "$@" >"$log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    port=""
-    for _ in $(seq 1 600); do
-        port="$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" 2>/dev/null | head -1)"
-        [[ -n "$port" ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: server exited early:"; cat "$log"; return 1; }
-        sleep 0.1
-    done
-    echo "FAIL: server did not start:"; cat "$log"
-    return 1
-}
 # Under strace, the server is strace's child: signal hearth itself, and strace ends with it.
 stop() {
     local child
@@ -78,7 +55,7 @@ grep -q "listening" "$tmp/refused.log" && bad "the refused server listened"
 grep -q "refusing to start" "$tmp/refused2.log" || bad "unclear refusal: $(cat "$tmp/refused2.log")"
 
 # 2. Control: strace sees a proxied request's outbound connect().
-start "$tmp/a.log" "$hearth" serve --host 127.0.0.1 --port 0 -m "$model" --alias tiny-a -t 1 -c 128 || exit 1
+start_command "$tmp/a.log" "$hearth" serve --host 127.0.0.1 --port 0 -m "$model" --alias tiny-a -t 1 -c 128 || exit 1
 up_port=$port
 up_pid=$server_pid
 cat >"$tmp/proxy.toml" <<EOF
@@ -96,7 +73,7 @@ name = "a"
 base_url = "http://127.0.0.1:$up_port/v1"
 models = ["tiny-a"]
 EOF
-start "$tmp/b.log" strace -f -e trace=connect -o "$tmp/control.strace" "$hearth" serve --config "$tmp/proxy.toml" || exit 1
+start_command "$tmp/b.log" strace -f -e trace=connect -o "$tmp/control.strace" "$hearth" serve --config "$tmp/proxy.toml" || exit 1
 code=$(post /v1/completions '{"model":"tiny-a","prompt":"hi","max_tokens":4}')
 [[ $code == 200 ]] || bad "proxied request: HTTP $code $(cat "$tmp/out")"
 stop
@@ -106,7 +83,7 @@ echo "== control: $(grep -c 'connect(.*AF_INET' "$tmp/control.strace") AF_INET c
 kill "$up_pid"; wait "$up_pid" 2>/dev/null
 
 # 3. Offline server, every kind of request, no outbound connection.
-start "$tmp/c.log" strace -f -e trace=connect,sendto -o "$tmp/offline.strace" \
+start_command "$tmp/c.log" strace -f -e trace=connect,sendto -o "$tmp/offline.strace" \
     "$hearth" serve --host 127.0.0.1 --port 0 -m "$model" --alias tiny -t 1 -c 128 --offline \
     --audit-log "$tmp/audit.jsonl" --api-key k1 || exit 1
 grep -q "offline: no upstreams" "$tmp/c.log" || bad "the offline server does not say it is offline"

@@ -16,20 +16,14 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
 py="$(test_python)" || exit 1
-if ! command -v "${HEARTH_CHROMIUM:-chromium}" >/dev/null && ! command -v chromium-browser >/dev/null; then
-    echo "FAIL: no chromium: install it with apt-get install chromium (or bash $root/scripts/install-deps.sh)"
-    exit 1
-fi
+require_chromium || exit 1
 if [[ ! -r "${HEARTH_CHARTJS:-/usr/share/javascript/chart.js/chart.min.js}" ]]; then
     echo "FAIL: no Chart.js for the report's charts: apt-get install libjs-chart.js (or set HEARTH_CHARTJS)"
     exit 1
 fi
-artifacts="${HEARTH_ARTIFACTS:-$(cd "$(dirname "$hearth")" && pwd)/test-artifacts}"
-mkdir -p "$artifacts"
+artifacts="$(artifacts_dir)" || exit 1
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 
 model="$fixtures/tiny/qwen2-f32.gguf"
 "$hearth" audit run -m "$model" -t 2 -c 512 --suite worldview --limit 6 -n 8 --out "$tmp/wv.jsonl" >"$tmp/wv.txt" 2>&1

@@ -17,16 +17,10 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
 py="$(test_python)" || exit 1
-if ! command -v "${HEARTH_CHROMIUM:-chromium}" >/dev/null && ! command -v chromium-browser >/dev/null; then
-    echo "FAIL: no chromium: install it with apt-get install chromium (or bash $root/scripts/install-deps.sh)"
-    exit 1
-fi
-artifacts="${HEARTH_ARTIFACTS:-$(cd "$(dirname "$hearth")" && pwd)/test-artifacts}"
-mkdir -p "$artifacts"
+require_chromium || exit 1
+artifacts="$(artifacts_dir)" || exit 1
 tmp="$(mktemp -d)"
 trap 'stop_servers; rm -rf "$tmp"' EXIT
-fail=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 
 key="web-key-$RANDOM$RANDOM"
 start_server "$tmp/tiny.log" -m "$fixtures/tiny/qwen2-f32.gguf" --alias tiny -t 2 -c 512 --api-key "$key" \
