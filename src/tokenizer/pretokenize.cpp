@@ -48,13 +48,17 @@ PreConfig single(const char* pattern, bool ignore_merges = false, bool add_bos =
     return PreConfig{{pattern}, ignore_merges, add_bos};
 }
 
-const std::array<Family, 13> kFamilies = {{
+const std::array<Family, 15> kFamilies = {{
     {"qwen2", [] { return single(kQwen2); }},
     {"stablelm2", [] { return single(kQwen2); }},
     // Llama 3's tokenizer.json sets ignore_merges, and its GGUF files expect a BOS.
     {"llama-bpe", [] { return single(kLlama3, true, true); }},
     {"llama3", [] { return single(kLlama3, true, true); }},
     {"llama-v3", [] { return single(kLlama3, true, true); }},
+    // GLM-4 / GLM-4.5 split like Llama 3. Their tiktoken-converted tokenizer.json leaves
+    // ignore_merges off ("chatglm-bpe" in llama.cpp); llama.cpp's "glm4" turns it on.
+    {"chatglm-bpe", [] { return single(kLlama3); }},
+    {"glm4", [] { return single(kLlama3, true); }},
     {"smollm", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"starcoder", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"refact", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
