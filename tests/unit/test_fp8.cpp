@@ -86,6 +86,24 @@ TEST(Fp8, BlockDequantizationUsesEachBlocksScaleAtTheEdges) {
                                                           hearth::format::fp8_e4m3_to_float(w[last]) * 2.5f)));
 }
 
+// Tensors over 1M elements are split by rows across threads; the result must not change.
+TEST(Fp8, LargeTensorsSplitAcrossThreadsGiveTheSameValues) {
+    const int64_t rows = 1100, cols = 2000;  // 9 x 16 blocks, both edges partial
+    std::vector<uint8_t> w(static_cast<size_t>(rows * cols));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<uint8_t>((i * 2654435761u) >> 13) & 0xF7;  // no NaN codes
+    std::vector<float> sc(9 * 16);
+    for (size_t i = 0; i < sc.size(); ++i) sc[i] = 0.001f * static_cast<float>(i + 1);
+    Fp8BlockScales s{sc.data(), 9, 16, 128, 128};
+    std::vector<uint16_t> out(w.size());
+    hearth::format::dequantize_fp8_blocks_to_bf16(Fp8Format::kE4M3, w.data(), rows, cols, s, out.data());
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            const size_t i = static_cast<size_t>(r * cols + c);
+            const float want = hearth::format::fp8_e4m3_to_float(w[i]) * sc[static_cast<size_t>((r / 128) * 16 + c / 128)];
+            ASSERT_EQ(out[i], hearth::quant::f32_to_bf16(want)) << r << "," << c;
+        }
+}
+
 TEST(Fp8, ScaleShapeErrorsNameBothShapes) {
     Fp8BlockScales s{nullptr, 1, 2, 128, 128};
     EXPECT_EQ(hearth::format::fp8_scale_shape_error(128, 129, s), "");
