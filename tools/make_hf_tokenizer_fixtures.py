@@ -7,10 +7,15 @@ commit, with token-id goldens from the `tokenizers` library (tests/unit/test_hf_
       ByteLevel without its own regex; BPE without ignore_merges), special tokens [gMASK] <sop>
       <|user|> ... as in GLM-4.5's tokenizer_config.json; the vocabulary is a 3,000-token byte-level
       BPE trained here on tests/fixtures/tokenizer/corpus.txt, not GLM's 151k one.
-  ids.txt: for each corpus line i, line i is `tokenizers`' ids for it (special tokens recognised).
+  tests/fixtures/tokenizer_hf/kimi/   Kimi-K2 layout: tiktoken.model (base64 token, rank per line)
+      + tokenizer_config.json naming the special tokens in the 256 ids after the ranks; the ranks are
+      a 2,000-token byte-level BPE trained here on the corpus (bytes first, then merges in order).
+      ids.txt comes from tiktoken itself with Kimi's split pattern (tokenization_kimi.py's pat_str).
+  ids.txt: for each corpus line i, line i holds the reference library's ids for it (special tokens
+  recognised, none added).
 
-Pinned (tools/requirements-reference.txt): tokenizers==0.22.2
-Usage: /work/venvs/reference/bin/python tools/make_hf_tokenizer_fixtures.py
+Pinned (tools/requirements-reference.txt): tokenizers==0.22.2; tools/requirements-tiktoken.txt: tiktoken==0.14.0
+Usage: python tools/make_hf_tokenizer_fixtures.py   (a venv with both installed)
 """
 
 import json
@@ -65,10 +70,85 @@ def glm4(lines: list[str]) -> None:
     print(f"{d}: vocab {vocab}, {len(lines)} lines, {sum(p.stat().st_size for p in d.iterdir())} bytes")
 
 
+# tokenization_kimi.py's pat_str (Kimi-K2): letters exclude Han (class intersection), Han runs
+# split apart, up to 3 digits per piece.
+KIMI_PAT = "|".join([
+    r"""[\p{Han}]+""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""\p{N}{1,3}""",
+    r""" ?[^\s\p{L}\p{N}]+[\r\n]*""",
+    r"""\s*[\r\n]+""",
+    r"""\s+(?!\S)""",
+    r"""\s+""",
+])
+KIMI_SPECIALS = {0: "[BOS]", 1: "[EOS]", 2: "<|im_end|>", 3: "<|im_user|>", 4: "<|im_assistant|>",
+                 6: "<|start_header_id|>", 7: "<|end_header_id|>", 9: "[EOT]", 10: "<|im_system|>",
+                 13: "<|im_middle|>"}  # offsets from the first id after the ranks, as in Kimi-K2
+KIMI_RESERVED = 256
+KIMI_TEMPLATE = ("{% for m in messages %}<|im_{{ m['role'] }}|>{{ m['role'] }}<|im_middle|>{{ m['content'] }}"
+                 "<|im_end|>{% endfor %}{% if add_generation_prompt %}<|im_assistant|>assistant<|im_middle|>{% endif %}")
+
+
+def kimi(lines: list[str]) -> None:
+    import base64
+    import tiktoken
+    d = OUT / "kimi"
+    d.mkdir(parents=True, exist_ok=True)
+    # Ranks: a byte-level BPE trained on the corpus, read back as byte strings in merge order.
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.train_from_iterator(lines, trainers.BpeTrainer(vocab_size=2000, show_progress=False,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    u2b = {u: b for b, u in enumerate(_bytes_to_unicode())}
+    as_bytes = lambda t: bytes(u2b[c] for c in t)  # noqa: E731
+    merges = json.loads(tok.to_str())["model"]["merges"]
+    ranks: dict[bytes, int] = {bytes([b]): b for b in range(256)}
+    for left, right in merges:
+        ranks.setdefault(as_bytes(left) + as_bytes(right), len(ranks))
+    n_base = len(ranks)
+    with open(d / "tiktoken.model", "w") as f:
+        for t, r in sorted(ranks.items(), key=lambda kv: kv[1]):
+            f.write(f"{base64.b64encode(t).decode()} {r}\n")
+    specials = {n_base + i: KIMI_SPECIALS.get(i, f"<|reserved_token_{n_base + i}|>") for i in range(KIMI_RESERVED)}
+    tc = {"added_tokens_decoder": {str(i): {"content": c, "lstrip": False, "normalized": False, "rstrip": False,
+                                            "single_word": False, "special": True}
+                                   for i, c in specials.items() if not c.startswith("<|reserved_token_")},
+          "auto_map": {"AutoTokenizer": ["tokenization_kimi.TikTokenTokenizer", None]},
+          "bos_token": "[BOS]", "eos_token": "[EOS]", "pad_token": specials[n_base + 255],
+          "tokenizer_class": "TikTokenTokenizer", "model_max_length": 131072, "chat_template": KIMI_TEMPLATE}
+    (d / "tokenizer_config.json").write_text(json.dumps(tc, indent=1) + "\n")
+    enc = tiktoken.Encoding(name="kimi-fixture", pat_str=KIMI_PAT, mergeable_ranks=ranks,
+                            special_tokens={c: i for i, c in specials.items()})
+    with open(d / "ids.txt", "w") as f:
+        for line in lines:
+            f.write(" ".join(str(i) for i in enc.encode(line, allowed_special="all")) + "\n")
+    print(f"{d}: {n_base} ranks + {KIMI_RESERVED} specials, tiktoken {tiktoken.__version__}, "
+          f"{sum(p.stat().st_size for p in d.iterdir())} bytes")
+
+
+def _bytes_to_unicode() -> list[str]:
+    """GPT-2's printable stand-ins for the 256 bytes (what byte-level BPE vocabularies store)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    out, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + extra)
+            extra += 1
+    return [out[b] for b in range(256)]
+
+
 def main() -> int:
     if tokenizers.__version__ != PIN:
         print(f"warning: tokenizers {tokenizers.__version__} != pinned {PIN}", file=sys.stderr)
-    glm4(corpus_lines())
+    lines = corpus_lines()
+    which = sys.argv[1:] or ["glm4", "kimi"]
+    if "glm4" in which:
+        glm4(lines)
+    if "kimi" in which:
+        kimi(lines)
     return 0
 
 

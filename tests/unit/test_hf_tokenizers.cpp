@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "format/gguf.h"
 #include "format/hf_import_detail.h"
 #include "tokenizer/tokenizer.h"
@@ -71,4 +72,53 @@ TEST(HfTokenizers, Glm4IdsEqualTokenizersLibraryOnTheCorpus) {
     EXPECT_EQ(tok->token_to_piece(ids[0], true), "[gMASK]");
     EXPECT_EQ(tok->token_to_piece(ids[2], true), "<|user|>");
     EXPECT_FALSE(f->get_bool("tokenizer.ggml.add_bos_token"));
+}
+
+// Kimi-K2's tiktoken.model against tiktoken itself (Kimi's split pattern, a 2,000-rank file).
+TEST(HfTokenizers, KimiTiktokenIdsEqualTiktokenOnTheCorpus) {
+    const fs::path dir = fixtures() / "tokenizer_hf" / "kimi";
+    auto f = import_dir(dir, 2000 + 256);
+    EXPECT_EQ(f->get_string("tokenizer.ggml.pre"), "kimi-k2");
+    auto tok = hearth::tokenizer::Tokenizer::from_gguf(*f);
+    const auto lines = corpus();
+    const auto want = golden_ids(dir / "ids.txt");
+    ASSERT_EQ(lines.size(), want.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        const auto got = tok->encode(lines[i], false, true);
+        if (got != want[i] && ++bad <= 5) ADD_FAILURE() << "line " << i << ": " << json(lines[i]).dump();
+    }
+    EXPECT_EQ(bad, 0u);
+    EXPECT_EQ(tok->token_to_piece(static_cast<int32_t>(f->get_int("tokenizer.ggml.bos_token_id")), true), "[BOS]");
+    EXPECT_EQ(tok->token_to_piece(2000 + 5, true), "<|reserved_token_2005|>");
+}
+
+// A tiktoken.model that is not Kimi's, or is malformed, is refused with the file and line.
+TEST(HfTokenizers, BadTiktokenFilesAreNamed) {
+    const fs::path src = fixtures() / "tokenizer_hf" / "kimi";
+    const fs::path dir = fs::path(::testing::TempDir()) / "kimi_bad";
+    auto expect_error = [&](const std::string& tiktoken_text, const std::string& want) {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        fs::copy_file(src / "tokenizer_config.json", dir / "tokenizer_config.json");
+        std::ofstream(dir / "tiktoken.model") << tiktoken_text;
+        try {
+            import_dir(dir, 2256);
+            ADD_FAILURE() << "no error for " << want;
+        } catch (const hearth::Error& e) {
+            EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+        }
+    };
+    expect_error("QQ== 0\n!!!! 1\n", "line 2 is not \"<base64 token> <rank>\"");
+    expect_error("QQ== 0\nQg== x\n", "line 2: the rank is not a non-negative integer");
+    expect_error("QQ== 0\nQQ== 1\n", "line 2: the token appears twice");
+    expect_error("QQ== 0\nQg== 5\n", "ranks are not dense");
+    expect_error("QQ== 0\nQg== 1\n", "has no token; every byte needs one");
+    std::ofstream(dir / "tokenizer_config.json") << "{}";
+    try {
+        import_dir(dir, 2256);
+        ADD_FAILURE() << "a tiktoken file without Kimi's tokenizer class was accepted";
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("split pattern is unknown"), std::string::npos) << e.what();
+    }
 }
