@@ -127,6 +127,38 @@ def kimi(lines: list[str]) -> None:
           f"{sum(p.stat().st_size for p in d.iterdir())} bytes")
 
 
+def unigram(lines: list[str]) -> None:
+    """A SentencePiece-style unigram tokenizer.json (Metaspace, <unk>, byte fallback), as
+    `tokenizers` writes one converted from a SentencePiece unigram model without a normalizer."""
+    d = OUT / "unigram"
+    d.mkdir(parents=True, exist_ok=True)
+    bytes_ = [f"<0x{b:02X}>" for b in range(256)]
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    # Train on all but the CJK-heavy lines, so that some characters are unknown (byte fallback).
+    # Lines with the special tokens' text are left out too: the trainer would learn them as pieces.
+    train = [t for t in lines if not any("\u4e00" <= c <= "\u9fff" for c in t)
+             and not any(sp in t for sp in ("<unk>", "<s>", "</s>"))]
+    trainer = trainers.UnigramTrainer(vocab_size=1500, show_progress=False, unk_token="<unk>",
+                                      special_tokens=["<unk>", "<s>", "</s>"] + bytes_, max_piece_length=12)
+    tok.train_from_iterator(train, trainer)
+    tj = json.loads(tok.to_str())
+    tj["model"]["byte_fallback"] = True
+    for a in tj["added_tokens"]:  # the byte pieces are vocabulary entries, not text to split out
+        a["special"] = a["content"] in ("<unk>", "<s>", "</s>")
+    tj["added_tokens"] = [a for a in tj["added_tokens"] if a["special"]]
+    (d / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False, indent=1) + "\n")
+    tc = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": False,
+          "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 4096}
+    (d / "tokenizer_config.json").write_text(json.dumps(tc, indent=1) + "\n")
+    back = Tokenizer.from_file(str(d / "tokenizer.json"))
+    with open(d / "ids.txt", "w") as f:
+        for line in lines:
+            f.write(" ".join(str(i) for i in back.encode(line, add_special_tokens=False).ids) + "\n")
+    print(f"{d}: vocab {back.get_vocab_size()}, {sum(p.stat().st_size for p in d.iterdir())} bytes")
+
+
 def _bytes_to_unicode() -> list[str]:
     """GPT-2's printable stand-ins for the 256 bytes (what byte-level BPE vocabularies store)."""
     keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
@@ -144,11 +176,13 @@ def main() -> int:
     if tokenizers.__version__ != PIN:
         print(f"warning: tokenizers {tokenizers.__version__} != pinned {PIN}", file=sys.stderr)
     lines = corpus_lines()
-    which = sys.argv[1:] or ["glm4", "kimi"]
+    which = sys.argv[1:] or ["glm4", "kimi", "unigram"]
     if "glm4" in which:
         glm4(lines)
     if "kimi" in which:
         kimi(lines)
+    if "unigram" in which:
+        unigram(lines)
     return 0
 
 

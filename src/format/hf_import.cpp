@@ -139,6 +139,22 @@ GGUFValue i32_array(const std::vector<int32_t>& v) {
     return g;
 }
 
+GGUFValue f64_array(const std::vector<double>& v) {
+    GGUFValue g;
+    g.type = GGUFType::ARRAY;
+    g.elem_type = GGUFType::FLOAT64;
+    auto a = std::make_shared<GGUFArray>();
+    a->reserve(v.size());
+    for (double x : v) {
+        GGUFValue e;
+        e.type = GGUFType::FLOAT64;
+        e.v = x;
+        a->push_back(std::move(e));
+    }
+    g.v = std::move(a);
+    return g;
+}
+
 }  // namespace hf
 
 namespace {

@@ -148,7 +148,9 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
     const json* model = tj.contains("model") && tj["model"].is_object() ? &tj["model"] : nullptr;
     if (!model) fail(tj_path, "\"model\" is missing");
     const std::string mtype = model->value("type", std::string("BPE"));
-    if (mtype != "BPE") fail(tj_path, "model type \"" + mtype + "\" is not supported (only byte-level BPE)");
+    if (mtype == "Unigram") return import_unigram(dir, tj, tj_path, config, n_vocab, kv, used);
+    if (mtype != "BPE")
+        fail(tj_path, "model type \"" + mtype + "\" is not supported (supported: byte-level BPE, Unigram)");
     if (model->value("byte_fallback", false))
         fail(tj_path, "BPE with byte_fallback (SentencePiece-style) is not supported; only byte-level BPE is");
     const bool ignore_merges = model->value("ignore_merges", false);
@@ -215,16 +217,27 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
 
     std::string pp_bos, pp_eos;
     if (tj.contains("post_processor")) template_specials(tj["post_processor"], pp_bos, pp_eos);
-    write_vocab(dir, config, n_vocab,
-                {std::move(tokens), std::move(types), std::move(ids), std::move(merges),
-                 choose_pre(patterns, ignore_merges, tj_path), pp_bos, pp_eos},
-                kv, used);
+    ImportedVocab v;
+    v.tokens = std::move(tokens);
+    v.types = std::move(types);
+    v.ids = std::move(ids);
+    v.merges = std::move(merges);
+    v.pre = choose_pre(patterns, ignore_merges, tj_path);
+    v.pp_bos = pp_bos;
+    v.pp_eos = pp_eos;
+    write_vocab(dir, config, n_vocab, std::move(v), kv, used);
 }
 
 void write_vocab(const fs::path& dir, const JsonObject& config, int64_t n_vocab, ImportedVocab v, Metadata& kv,
                  std::vector<fs::path>& used) {
-    kv["tokenizer.ggml.model"] = str("gpt2");
-    kv["tokenizer.ggml.pre"] = str(v.pre);
+    kv["tokenizer.ggml.model"] = str(v.model);
+    if (v.model == "gpt2") {
+        kv["tokenizer.ggml.pre"] = str(v.pre);
+        kv["tokenizer.ggml.merges"] = str_array(std::move(v.merges));
+    } else {
+        kv["tokenizer.ggml.scores"] = f64_array(v.scores);
+        kv["tokenizer.ggml.add_space_prefix"] = boolean(v.add_space_prefix);
+    }
     const std::string& pp_bos = v.pp_bos;
     const std::string& pp_eos = v.pp_eos;
     const auto& ids = v.ids;
@@ -270,7 +283,6 @@ void write_vocab(const fs::path& dir, const JsonObject& config, int64_t n_vocab,
 
     kv["tokenizer.ggml.tokens"] = str_array(std::move(v.tokens));
     kv["tokenizer.ggml.token_type"] = i32_array(v.types);
-    kv["tokenizer.ggml.merges"] = str_array(std::move(v.merges));
 
     // Chat template: tokenizer_config.json, else chat_template.jinja (newer transformers).
     if (const json* ct = tco.get("chat_template")) {

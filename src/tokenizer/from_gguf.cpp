@@ -42,7 +42,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
 
     if (const auto* scores = array_of(f, "tokenizer.ggml.scores")) {
         d.scores.reserve(scores->size());
-        for (const auto& s : *scores) d.scores.push_back(static_cast<float>(s.as_float(src + ": tokenizer.ggml.scores")));
+        for (const auto& s : *scores) d.scores.push_back(s.as_float(src + ": tokenizer.ggml.scores"));
     }
     if (const auto* types = array_of(f, "tokenizer.ggml.token_type")) {
         d.types.reserve(types->size());

@@ -122,3 +122,43 @@ TEST(HfTokenizers, BadTiktokenFilesAreNamed) {
         EXPECT_NE(std::string(e.what()).find("split pattern is unknown"), std::string::npos) << e.what();
     }
 }
+
+// A SentencePiece-style Unigram tokenizer.json (Metaspace, byte fallback; trained without the
+// CJK lines, so those characters fall back to bytes) against the `tokenizers` library.
+TEST(HfTokenizers, UnigramIdsEqualTokenizersLibraryOnTheCorpus) {
+    const fs::path dir = fixtures() / "tokenizer_hf" / "unigram";
+    auto f = import_dir(dir, 1500);
+    EXPECT_EQ(f->get_string("tokenizer.ggml.model"), "t5");
+    auto tok = hearth::tokenizer::Tokenizer::from_gguf(*f);
+    const auto lines = corpus();
+    const auto want = golden_ids(dir / "ids.txt");
+    ASSERT_EQ(lines.size(), want.size());
+    size_t bad = 0, byte_tokens = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        const auto got = tok->encode(lines[i], false, true);
+        if (got != want[i] && ++bad <= 5) ADD_FAILURE() << "line " << i << ": " << json(lines[i]).dump();
+        for (int32_t id : got) byte_tokens += tok->token_type(id) == hearth::tokenizer::TokenType::Byte;
+    }
+    EXPECT_EQ(bad, 0u);
+    EXPECT_GT(byte_tokens, 100u);  // the byte fallback was exercised
+    EXPECT_EQ(tok->decode(tok->encode("Hello  world, caf\xc3\xa9!", false, false)), "Hello  world, caf\xc3\xa9!");
+}
+
+TEST(HfTokenizers, UnigramWithACharsmapNormalizerIsRefused) {
+    const fs::path src = fixtures() / "tokenizer_hf" / "unigram";
+    const fs::path dir = fs::path(::testing::TempDir()) / "unigram_precompiled";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::copy_file(src / "tokenizer_config.json", dir / "tokenizer_config.json");
+    json tj = json::parse(std::ifstream(src / "tokenizer.json"));
+    tj["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}};
+    std::ofstream(dir / "tokenizer.json") << tj.dump();
+    try {
+        import_dir(dir, 1500);
+        ADD_FAILURE() << "accepted";
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("normalizer \"Precompiled\" on a Unigram model is not supported"),
+                  std::string::npos)
+            << e.what();
+    }
+}
