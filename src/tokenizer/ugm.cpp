@@ -116,6 +116,8 @@ void UgmTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
     for (const auto& [start, id] : path) {
         if (id >= 0) {
             ids.push_back(id);
+        } else if (id == -2) {
+            throw Error("unigram tokenizer: a position of the text was not reached");  // cannot happen
         } else if (byte_fallback_) {
             for (size_t i = end; i-- > start;) ids.push_back(byte_tokens_[static_cast<uint8_t>(piece[i])]);
         } else {

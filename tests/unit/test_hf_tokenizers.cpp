@@ -144,6 +144,23 @@ TEST(HfTokenizers, UnigramIdsEqualTokenizersLibraryOnTheCorpus) {
     EXPECT_EQ(tok->decode(tok->encode("Hello  world, caf\xc3\xa9!", false, false)), "Hello  world, caf\xc3\xa9!");
 }
 
+TEST(HfTokenizers, UnigramGgufWithACharsmapIsRefused) {
+    const fs::path dir = fixtures() / "tokenizer_hf" / "unigram";
+    const json config = json::object();
+    hearth::format::hf::JsonObject cfg(config, "config.json");
+    hearth::format::hf::Metadata kv;
+    std::vector<fs::path> used;
+    hearth::format::hf::import_tokenizer(dir, cfg, 1500, kv, used);
+    kv["tokenizer.ggml.precompiled_charsmap"] = hearth::format::hf::i32_array({1, 2, 3});
+    auto f = hearth::format::GGUFFile::from_memory("t5.gguf", 0, std::move(kv), {}, {});
+    try {
+        hearth::tokenizer::Tokenizer::from_gguf(*f);
+        ADD_FAILURE() << "accepted";
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("precompiled_charsmap"), std::string::npos) << e.what();
+    }
+}
+
 TEST(HfTokenizers, UnigramWithACharsmapNormalizerIsRefused) {
     const fs::path src = fixtures() / "tokenizer_hf" / "unigram";
     const fs::path dir = fs::path(::testing::TempDir()) / "unigram_precompiled";
