@@ -557,23 +557,9 @@ def hf_tokenizer(pre: str):
     return tok
 
 
-def save_hf_dir(name: str, model, config, dtype_name: str, pre: str, prompts, f32_logits: Path | None,
-                check=None) -> dict:
-    """Writes tests/fixtures/tiny_hf/<name>/ and returns its manifest entry. `f32_logits`: the GGUF
-    fixture's reference, valid for an F32 directory; `check(ref_model)` may veto the stored weights."""
-    import shutil
-    from safetensors.torch import load_file
+def write_hf_tokenizer(d: Path, pre: str):
+    """tokenizer.json, tokenizer_config.json (or chat_template.jinja) and token_ids.json in `d`."""
     from tokenizers import Tokenizer
-    d = HF_ROOT / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[dtype_name]
-    import copy
-    m = copy.deepcopy(model).to(dtype)
-    m.save_pretrained(d, safe_serialization=True)
-    (d / "generation_config.json").unlink(missing_ok=True)  # not read by anything here
-
     tok = hf_tokenizer(pre)
     tok.save(str(d / "tokenizer.json"))
     tc = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "model_max_length": 256,
@@ -588,6 +574,25 @@ def save_hf_dir(name: str, model, config, dtype_name: str, pre: str, prompts, f3
     back = Tokenizer.from_file(str(d / "tokenizer.json"))
     goldens = [{"text": t, "ids": back.encode(t).ids} for t in TOKEN_LINES]
     (d / "token_ids.json").write_text("[\n" + ",\n".join(json.dumps(g, ensure_ascii=False) for g in goldens) + "\n]\n")
+
+
+def save_hf_dir(name: str, model, config, dtype_name: str, pre: str, prompts, f32_logits: Path | None,
+                check=None) -> dict:
+    """Writes tests/fixtures/tiny_hf/<name>/ and returns its manifest entry. `f32_logits`: the GGUF
+    fixture's reference, valid for an F32 directory; `check(ref_model)` may veto the stored weights."""
+    import shutil
+    from safetensors.torch import load_file
+    d = HF_ROOT / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[dtype_name]
+    import copy
+    m = copy.deepcopy(model).to(dtype)
+    m.save_pretrained(d, safe_serialization=True)
+    (d / "generation_config.json").unlink(missing_ok=True)  # not read by anything here
+
+    write_hf_tokenizer(d, pre)
 
     stored = {k: v.to(torch.float32).numpy() for k, v in load_file(str(d / "model.safetensors")).items()}
     ref = type(model)(config).eval()

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "format/gguf.h"
+#include "format/hf_fp8.h"
 #include "format/hf_import_detail.h"
 #include "format/safetensors.h"
 
@@ -134,6 +135,22 @@ GGUFValue i32_array(const std::vector<int32_t>& v) {
     auto a = std::make_shared<GGUFArray>();
     a->reserve(v.size());
     for (int32_t x : v) a->push_back(i32(x));
+    g.v = std::move(a);
+    return g;
+}
+
+GGUFValue f64_array(const std::vector<double>& v) {
+    GGUFValue g;
+    g.type = GGUFType::ARRAY;
+    g.elem_type = GGUFType::FLOAT64;
+    auto a = std::make_shared<GGUFArray>();
+    a->reserve(v.size());
+    for (double x : v) {
+        GGUFValue e;
+        e.type = GGUFType::FLOAT64;
+        e.v = x;
+        a->push_back(std::move(e));
+    }
     g.v = std::move(a);
     return g;
 }
@@ -377,13 +394,13 @@ public:
         owned_bytes_ += buf->size();
         tensors_.push_back(std::move(ti));
     }
-    void add_view(const std::string& name, DType type, std::vector<int64_t> shape, const SafetensorsTensor& t) {
+    void add_view(const std::string& name, DType type, std::vector<int64_t> shape, const uint8_t* data, size_t nbytes) {
         TensorInfo ti;
         ti.name = name;
         ti.dtype = type;
         ti.shape = std::move(shape);
-        ti.nbytes = t.nbytes;
-        ti.data = t.data;
+        ti.nbytes = nbytes;
+        ti.data = data;
         tensors_.push_back(std::move(ti));
     }
     std::vector<TensorInfo>& tensors() { return tensors_; }
@@ -398,12 +415,34 @@ private:
 
 std::string where(const Source& s) { return s.file->path() + ": tensor " + s.t->name; }
 
-DType weight_type(const Source& s) {
-    if (!s.t->hearth)
-        throw Error(where(s) + " has dtype " + s.t->dtype +
-                    ", which hearth cannot import (supported: F32, F16, BF16; FP8 checkpoints must be converted to "
-                    "BF16 first)");
-    return *s.t->hearth;
+// A tensor's bytes as hearth will use them: in place in the mapped file, or (FP8 weights)
+// dequantized into an owned BF16 buffer.
+struct Loaded {
+    DType type;
+    const uint8_t* data;
+    size_t nbytes;
+    std::shared_ptr<OwnedBuffer> owned;
+};
+
+// Every tensor by HF name, and how FP8 weights find and apply their block scales.
+struct Weights {
+    std::map<std::string, Source> by_name;
+    Fp8Config fp8;
+};
+
+Loaded load(const Source& s, const Weights& w) {
+    if (s.t->hearth) return {*s.t->hearth, s.t->data, s.t->nbytes, nullptr};
+    if (is_fp8_dtype(s.t->dtype)) {
+        const std::string scale_name = fp8_scale_name(s.t->name);
+        auto it = w.by_name.find(scale_name);
+        const Source* sc = it == w.by_name.end() ? nullptr : &it->second;
+        auto buf = dequantize_fp8_weight(w.fp8, *s.t, where(s), sc ? sc->t : nullptr,
+                                         sc ? where(*sc) : s.file->path() + ": tensor " + scale_name);
+        return {DType::BF16, buf->data(), buf->size(), buf};
+    }
+    throw Error(where(s) + " has dtype " + s.t->dtype +
+                ", which hearth cannot import (supported: F32, F16, BF16, and F8_E4M3/F8_E5M2 weights with "
+                "block scales)");
 }
 
 // GGUF order: innermost (contiguous) dimension first; a scalar becomes [1].
@@ -420,27 +459,27 @@ size_t elem_bytes(DType t) { return dtype_info(t).block_bytes; }
 
 // The llama rope pairs adjacent rows; HF stores each head's pairs half a head apart. Row
 // h*hd + p*hd/2 + i of the HF tensor becomes row h*hd + 2i + p.
-std::shared_ptr<OwnedBuffer> permute_rows(const Source& s, int64_t n_head) {
+std::shared_ptr<OwnedBuffer> permute_rows(const Source& s, const Loaded& l, int64_t n_head) {
     const int64_t rows = s.t->shape.empty() ? 1 : s.t->shape[0];
     if (n_head <= 0 || rows % n_head != 0 || (rows / n_head) % 2 != 0)
         throw Error(where(s) + ": " + std::to_string(rows) + " rows do not split into " + std::to_string(n_head) +
                     " heads of even width");
     const int64_t hd = rows / n_head;
-    const size_t row_bytes = s.t->nbytes / static_cast<size_t>(rows);
-    auto buf = std::make_shared<OwnedBuffer>(s.t->nbytes);
+    const size_t row_bytes = l.nbytes / static_cast<size_t>(rows);
+    auto buf = std::make_shared<OwnedBuffer>(l.nbytes);
     for (int64_t h = 0; h < n_head; ++h)
         for (int64_t p = 0; p < 2; ++p)
             for (int64_t i = 0; i < hd / 2; ++i) {
                 const int64_t src = h * hd + p * (hd / 2) + i, dst = h * hd + 2 * i + p;
                 std::memcpy(buf->data() + static_cast<size_t>(dst) * row_bytes,
-                            s.t->data + static_cast<size_t>(src) * row_bytes, row_bytes);
+                            l.data + static_cast<size_t>(src) * row_bytes, row_bytes);
             }
     return buf;
 }
 
-std::shared_ptr<OwnedBuffer> copy_of(const Source& s) {
-    auto buf = std::make_shared<OwnedBuffer>(s.t->nbytes);
-    if (s.t->nbytes) std::memcpy(buf->data(), s.t->data, s.t->nbytes);
+std::shared_ptr<OwnedBuffer> copy_of(const Loaded& l) {
+    auto buf = std::make_shared<OwnedBuffer>(l.nbytes);
+    if (l.nbytes) std::memcpy(buf->data(), l.data, l.nbytes);
     return buf;
 }
 
@@ -468,7 +507,8 @@ int64_t expert_of(const std::string& rest, std::string& proj) {
     return std::stoll(rest.substr(i, j - i));
 }
 
-void stack_experts(const std::string& gguf, const std::vector<Source>& ex, int64_t n_expert, TensorSet& out) {
+void stack_experts(const std::string& gguf, const std::vector<Source>& ex, int64_t n_expert, const Weights& w,
+                   TensorSet& out) {
     if (static_cast<int64_t>(ex.size()) != n_expert || n_expert <= 0)
         throw Error(gguf + ": found " + std::to_string(ex.size()) + " expert tensors, config.json declares " +
                     std::to_string(n_expert));
@@ -478,14 +518,19 @@ void stack_experts(const std::string& gguf, const std::vector<Source>& ex, int64
         if (s.t->shape.size() != 2 || s.t->dtype != ex[0].t->dtype || s.t->shape != ex[0].t->shape)
             throw Error(where(s) + " does not have the 2-D shape and dtype of expert 0 (" + ex[0].t->dtype + ")");
     }
-    const DType type = weight_type(ex[0]);
-    const size_t one = ex[0].t->nbytes;
+    // FP8 experts are dequantized one at a time straight into the stack: the transient extra
+    // memory is one expert's BF16 copy.
+    const Loaded first = load(ex[0], w);
+    const DType type = first.type;
+    const size_t one = first.nbytes;
     uint64_t total = 0;
     if (__builtin_mul_overflow(static_cast<uint64_t>(one), static_cast<uint64_t>(n_expert), &total))
         throw Error(gguf + ": stacked size overflows");
     auto buf = std::make_shared<OwnedBuffer>(static_cast<size_t>(total));
-    for (int64_t e = 0; e < n_expert; ++e)
-        std::memcpy(buf->data() + static_cast<size_t>(e) * one, ex[static_cast<size_t>(e)].t->data, one);
+    for (int64_t e = 0; e < n_expert; ++e) {
+        const Loaded l = e == 0 ? first : load(ex[static_cast<size_t>(e)], w);
+        std::memcpy(buf->data() + static_cast<size_t>(e) * one, l.data, one);
+    }
     std::vector<int64_t> shape = gguf_shape(ex[0]);
     shape.push_back(n_expert);
     out.add_copy(gguf, type, std::move(shape), std::move(buf));
@@ -544,11 +589,23 @@ std::map<std::string, Source> open_weights(const fs::path& dir, std::vector<std:
     return by_name;
 }
 
-void import_tensors(const std::map<std::string, Source>& by_name, const Family& fam, const Shapes& s,
-                    const JsonObject& cfg, TensorSet& out) {
+// "X.weight_scale_inv" belongs to FP8 weight "X.weight"; a scale without one is an error.
+bool is_fp8_scale(const std::string& name, const Source& src, const Weights& w) {
+    static const std::string suffix = "_scale_inv";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return false;
+    auto it = w.by_name.find(name.substr(0, name.size() - suffix.size()));
+    if (it == w.by_name.end() || !is_fp8_dtype(it->second.t->dtype))
+        throw Error(where(src) + " is an FP8 block scale, but there is no FP8 weight " +
+                    name.substr(0, name.size() - suffix.size()) + " for it to scale");
+    return true;
+}
+
+void import_tensors(const Weights& w, const Family& fam, const Shapes& s, const JsonObject& cfg, TensorSet& out) {
     std::map<std::pair<int64_t, std::string>, std::vector<Source>> experts;
     bool has_output = false;
-    for (const auto& [name, src] : by_name) {
+    for (const auto& [name, src] : w.by_name) {
+        if (is_fp8_scale(name, src, w)) continue;  // applied when its weight is loaded
         std::string rest, gguf;
         const int64_t layer = layer_of(name, rest);
         if (name == "model.embed_tokens.weight") {
@@ -580,23 +637,25 @@ void import_tensors(const std::map<std::string, Source>& by_name, const Family& 
             throw Error(where(src) + " is not a tensor of a " + std::string(fam.hf_class) + " model");
         }
 
-        const DType type = weight_type(src);
         std::vector<int64_t> shape = gguf_shape(src);
         int64_t permute_heads = 0;
         if (fam.kind == Kind::kLlama && (rest.rfind("self_attn.q_proj.", 0) == 0)) permute_heads = s.n_head;
         if (fam.kind == Kind::kLlama && (rest.rfind("self_attn.k_proj.", 0) == 0)) permute_heads = s.n_head_kv;
+        const Loaded l = load(src, w);
         if (permute_heads > 0) {
-            out.add_copy(gguf, type, std::move(shape), permute_rows(src, permute_heads));
-        } else if (reinterpret_cast<uintptr_t>(src.t->data) % elem_bytes(type) != 0) {
-            out.add_copy(gguf, type, std::move(shape), copy_of(src));  // misaligned: reading in place is undefined
+            out.add_copy(gguf, l.type, std::move(shape), permute_rows(src, l, permute_heads));
+        } else if (l.owned) {
+            out.add_copy(gguf, l.type, std::move(shape), l.owned);
+        } else if (reinterpret_cast<uintptr_t>(l.data) % elem_bytes(l.type) != 0) {
+            out.add_copy(gguf, l.type, std::move(shape), copy_of(l));  // misaligned: reading in place is undefined
         } else {
-            out.add_view(gguf, type, std::move(shape), *src.t);
+            out.add_view(gguf, l.type, std::move(shape), l.data, l.nbytes);
         }
     }
     for (auto& [key, ex] : experts) {
         const char* gg = key.second == "gate" ? "ffn_gate_exps.weight" : key.second == "up" ? "ffn_up_exps.weight"
                                                                                              : "ffn_down_exps.weight";
-        stack_experts("blk." + std::to_string(key.first) + "." + gg, ex, s.n_expert, out);
+        stack_experts("blk." + std::to_string(key.first) + "." + gg, ex, s.n_expert, w, out);
     }
     if (!has_output && !cfg.b("tie_word_embeddings", true))
         throw Error(cfg.file() + ": tie_word_embeddings is false but there is no lm_head.weight tensor");
@@ -634,9 +693,9 @@ std::unique_ptr<GGUFFile> import_hf_directory(const std::string& dir_str) {
     kv["general.name"] = str(name);
 
     std::vector<std::unique_ptr<SafetensorsFile>> files;
-    const auto by_name = open_weights(dir, files, used);
+    Weights weights{open_weights(dir, files, used), read_fp8_config(cfg)};
     TensorSet ts;
-    import_tensors(by_name, fam, shapes, cfg, ts);
+    import_tensors(weights, fam, shapes, cfg, ts);
     if (llama3) {
         const std::vector<float> f = llama3_factors(cfg, shapes.head_dim);
         auto buf = std::make_shared<OwnedBuffer>(f.size() * sizeof(float));
@@ -658,7 +717,8 @@ std::unique_ptr<GGUFFile> import_hf_directory(const std::string& dir_str) {
         ts.regions().push_back({map->data(), map->size(), map});
     }
     const std::string source = "Hugging Face directory (safetensors, " + std::to_string(files.size()) +
-                               (files.size() == 1 ? " shard)" : " shards)");
+                               (files.size() == 1 ? " shard" : " shards") +
+                               (weights.fp8.present ? ", FP8 weights dequantized to BF16)" : ")");
     return GGUFFile::from_memory(dir_str, total, std::move(kv), std::move(ts.tensors()), std::move(ts.regions()),
                                  source);
 }

@@ -12,6 +12,9 @@
 //     into memory: the whole routed-expert weight, i.e. most of an MoE model;
 //   - tensors whose bytes are not aligned to their element size are copied (rare);
 //   - llama3 rope scaling becomes a computed rope_freqs.weight, as the converter writes it.
+//   - FP8 weights (F8_E4M3/F8_E5M2 with 128x128 block scales, config.json quantization_config
+//     quant_method "fp8") are dequantized into BF16 buffers (see hf_fp8.h): 2 bytes per weight
+//     in memory against 1 in the file.
 // DeepSeek's kv_b_proj is kept whole (GGUF attn_kv_b.weight, which the model accepts),
 // and multi-token-prediction layers (index >= num_hidden_layers) are not imported.
 #include <memory>

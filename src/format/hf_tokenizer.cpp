@@ -15,8 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Token types as GGUF numbers them.
-constexpr int32_t kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
 
 // Non-ASCII code points written as \x{HEX} (and control characters as escapes), so "[一-龥]" in a tokenizer.json and
 // "[\x{4E00}-\x{9FA5}]" in hearth's table compare equal.
@@ -139,22 +137,27 @@ std::string read_text(const fs::path& p) {
 void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_vocab, Metadata& kv,
                       std::vector<fs::path>& used) {
     const fs::path tj_path = dir / "tokenizer.json";
-    if (!fs::exists(tj_path))
-        fail(dir, "no tokenizer.json (hearth imports the `tokenizers` format; slow-tokenizer files alone are not enough)");
+    if (!fs::exists(tj_path)) {
+        if (fs::exists(dir / "tiktoken.model")) return import_tiktoken(dir, config, n_vocab, kv, used);
+        fail(dir, "no tokenizer.json (hearth imports the `tokenizers` format, and Kimi's tiktoken.model; other "
+                  "slow-tokenizer files alone are not enough)");
+    }
     const json tj = read_json(tj_path);
     used.push_back(tj_path);
 
     const json* model = tj.contains("model") && tj["model"].is_object() ? &tj["model"] : nullptr;
     if (!model) fail(tj_path, "\"model\" is missing");
     const std::string mtype = model->value("type", std::string("BPE"));
-    if (mtype != "BPE") fail(tj_path, "model type \"" + mtype + "\" is not supported (only byte-level BPE)");
+    if (mtype == "Unigram") return import_unigram(dir, tj, tj_path, config, n_vocab, kv, used);
+    if (mtype != "BPE")
+        fail(tj_path, "model type \"" + mtype + "\" is not supported (supported: byte-level BPE, Unigram)");
     if (model->value("byte_fallback", false))
         fail(tj_path, "BPE with byte_fallback (SentencePiece-style) is not supported; only byte-level BPE is");
     const bool ignore_merges = model->value("ignore_merges", false);
 
     // Vocabulary, padded to the embedding rows.
     std::vector<std::string> tokens(static_cast<size_t>(n_vocab));
-    std::vector<int32_t> types(static_cast<size_t>(n_vocab), kUnused);
+    std::vector<int32_t> types(static_cast<size_t>(n_vocab), kTokenUnused);
     std::vector<bool> filled(static_cast<size_t>(n_vocab), false);
     std::map<std::string, int32_t> ids;
     auto place = [&](const std::string& tok, const json& idv, int32_t type, bool may_replace) {
@@ -173,13 +176,13 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
     };
     const json* vocab = model->contains("vocab") ? &(*model)["vocab"] : nullptr;
     if (!vocab || !vocab->is_object()) fail(tj_path, "model.vocab is missing or not an object");
-    for (const auto& [tok, idv] : vocab->items()) place(tok, idv, kNormal, false);
+    for (const auto& [tok, idv] : vocab->items()) place(tok, idv, kTokenNormal, false);
     if (tj.contains("added_tokens")) {
         if (!tj["added_tokens"].is_array()) fail(tj_path, "added_tokens is not an array");
         for (const auto& a : tj["added_tokens"]) {
             if (!a.is_object() || !a.contains("content") || !a["content"].is_string() || !a.contains("id"))
                 fail(tj_path, "an added_tokens entry lacks content or id");
-            place(a["content"].get<std::string>(), a["id"], a.value("special", false) ? kControl : kUserDefined, true);
+            place(a["content"].get<std::string>(), a["id"], a.value("special", false) ? kTokenControl : kTokenUserDefined, true);
         }
     }
     for (size_t i = 0; i < tokens.size(); ++i)
@@ -212,8 +215,32 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
         if (nt != "NFC") fail(tj_path, "normalizer \"" + nt + "\" is not supported (only none or NFC)");
     }
 
-    kv["tokenizer.ggml.model"] = str("gpt2");
-    kv["tokenizer.ggml.pre"] = str(choose_pre(patterns, ignore_merges, tj_path));
+    std::string pp_bos, pp_eos;
+    if (tj.contains("post_processor")) template_specials(tj["post_processor"], pp_bos, pp_eos);
+    ImportedVocab v;
+    v.tokens = std::move(tokens);
+    v.types = std::move(types);
+    v.ids = std::move(ids);
+    v.merges = std::move(merges);
+    v.pre = choose_pre(patterns, ignore_merges, tj_path);
+    v.pp_bos = pp_bos;
+    v.pp_eos = pp_eos;
+    write_vocab(dir, config, n_vocab, std::move(v), kv, used);
+}
+
+void write_vocab(const fs::path& dir, const JsonObject& config, int64_t n_vocab, ImportedVocab v, Metadata& kv,
+                 std::vector<fs::path>& used) {
+    kv["tokenizer.ggml.model"] = str(v.model);
+    if (v.model == "gpt2") {
+        kv["tokenizer.ggml.pre"] = str(v.pre);
+        kv["tokenizer.ggml.merges"] = str_array(std::move(v.merges));
+    } else {
+        kv["tokenizer.ggml.scores"] = f64_array(v.scores);
+        kv["tokenizer.ggml.add_space_prefix"] = boolean(v.add_space_prefix);
+    }
+    const std::string& pp_bos = v.pp_bos;
+    const std::string& pp_eos = v.pp_eos;
+    const auto& ids = v.ids;
 
     // Special tokens: tokenizer_config.json first, then config.json's ids, as the converter does.
     json tc = json::object();
@@ -223,8 +250,6 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
         used.push_back(tc_path);
     }
     const JsonObject tco(tc, tc_path.string());
-    std::string pp_bos, pp_eos;
-    if (tj.contains("post_processor")) template_specials(tj["post_processor"], pp_bos, pp_eos);
     auto id_of_text = [&](const std::string& text, const char* what) -> int64_t {
         if (text.empty()) return -1;
         auto it = ids.find(text);
@@ -256,9 +281,8 @@ void import_tokenizer(const fs::path& dir, const JsonObject& config, int64_t n_v
     kv["tokenizer.ggml.add_bos_token"] = boolean(tco.b("add_bos_token", !pp_bos.empty()));
     kv["tokenizer.ggml.add_eos_token"] = boolean(tco.b("add_eos_token", !pp_eos.empty()));
 
-    kv["tokenizer.ggml.tokens"] = str_array(std::move(tokens));
-    kv["tokenizer.ggml.token_type"] = i32_array(types);
-    kv["tokenizer.ggml.merges"] = str_array(std::move(merges));
+    kv["tokenizer.ggml.tokens"] = str_array(std::move(v.tokens));
+    kv["tokenizer.ggml.token_type"] = i32_array(v.types);
 
     // Chat template: tokenizer_config.json, else chat_template.jinja (newer transformers).
     if (const json* ct = tco.get("chat_template")) {

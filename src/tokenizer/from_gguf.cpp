@@ -33,6 +33,10 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
     if (!f.has("tokenizer.ggml.model")) throw Error(src + ": no tokenizer (tokenizer.ggml.model is missing)");
     d.model = f.get_string("tokenizer.ggml.model");
     d.pre = f.get_string("tokenizer.ggml.pre", "");
+    // llama.cpp's unigram (T5) files normalize text with SentencePiece's compiled charsmap,
+    // which hearth does not implement: refuse rather than tokenize differently.
+    if (const auto* cm = array_of(f, "tokenizer.ggml.precompiled_charsmap"); cm && !cm->empty())
+        throw Error(src + ": tokenizer.ggml.precompiled_charsmap (a SentencePiece normalizer) is not supported");
 
     const format::GGUFArray* tokens = array_of(f, "tokenizer.ggml.tokens");
     if (!tokens) throw Error(src + ": tokenizer.ggml.tokens is missing");
@@ -42,7 +46,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
 
     if (const auto* scores = array_of(f, "tokenizer.ggml.scores")) {
         d.scores.reserve(scores->size());
-        for (const auto& s : *scores) d.scores.push_back(static_cast<float>(s.as_float(src + ": tokenizer.ggml.scores")));
+        for (const auto& s : *scores) d.scores.push_back(s.as_float(src + ": tokenizer.ggml.scores"));
     }
     if (const auto* types = array_of(f, "tokenizer.ggml.token_type")) {
         d.types.reserve(types->size());

@@ -3,6 +3,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/spm.h"
+#include "tokenizer/ugm.h"
 #include "tokenizer/vocab.h"
 
 namespace hearth::tokenizer {
@@ -51,9 +52,11 @@ std::unique_ptr<Tokenizer> make_tokenizer(VocabData data, const std::string& sou
         tok = std::make_unique<BpeTokenizer>(std::move(data), *pre, source);
     } else if (data.model == "llama") {
         tok = std::make_unique<SpmTokenizer>(std::move(data), source);
+    } else if (data.model == "t5") {
+        tok = std::make_unique<UgmTokenizer>(std::move(data), source);
     } else {
         throw Error(source + ": unsupported tokenizer.ggml.model \"" + data.model +
-                    "\" (supported: gpt2 (byte-level BPE), llama (SentencePiece))");
+                    "\" (supported: gpt2 (byte-level BPE), llama (SentencePiece), t5 (unigram))");
     }
     if (tok->add_bos() && tok->bos_id() < 0)
         throw Error(source + ": the tokenizer adds a BOS token but tokenizer.ggml.bos_token_id is missing");

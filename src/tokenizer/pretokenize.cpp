@@ -48,13 +48,32 @@ PreConfig single(const char* pattern, bool ignore_merges = false, bool add_bos =
     return PreConfig{{pattern}, ignore_merges, add_bos};
 }
 
-const std::array<Family, 13> kFamilies = {{
+// Kimi-K2 (tokenization_kimi.py): letters split off Han, whose runs are pieces of their own.
+// The original writes "letters but not Han" as a class intersection ([...&&[^\p{Han}]]),
+// which PCRE2 10.42 lacks; a negative lookahead before the class matches the same characters
+// ((?:(?!\p{sc:Han})[...]) below). \p{sc:Han}: the Script property, as tiktoken's regex reads
+// \p{Han}; PCRE2's bare \p{Han} also takes Script_Extensions (CJK punctuation such as 。).
+const char* const kKimiK2 =
+    R"([\p{sc:Han}]+)"
+    R"(|[^\r\n\p{L}\p{N}]?(?:(?!\p{sc:Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])*(?:(?!\p{sc:Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])+)"
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+    R"(|[^\r\n\p{L}\p{N}]?(?:(?!\p{sc:Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])+(?:(?!\p{sc:Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])*)"
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+    R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+const std::array<Family, 16> kFamilies = {{
     {"qwen2", [] { return single(kQwen2); }},
     {"stablelm2", [] { return single(kQwen2); }},
     // Llama 3's tokenizer.json sets ignore_merges, and its GGUF files expect a BOS.
     {"llama-bpe", [] { return single(kLlama3, true, true); }},
     {"llama3", [] { return single(kLlama3, true, true); }},
     {"llama-v3", [] { return single(kLlama3, true, true); }},
+    // GLM-4 / GLM-4.5 split like Llama 3. Their tiktoken-converted tokenizer.json leaves
+    // ignore_merges off ("chatglm-bpe" in llama.cpp); llama.cpp's "glm4" turns it on.
+    {"chatglm-bpe", [] { return single(kLlama3); }},
+    {"glm4", [] { return single(kLlama3, true); }},
+    // tiktoken looks a whole piece up before merging: ignore_merges.
+    {"kimi-k2", [] { return single(kKimiK2, true); }},
     {"smollm", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"starcoder", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},
     {"refact", [] { return PreConfig{{R"(\p{N})", kGpt2}, false, false}; }},

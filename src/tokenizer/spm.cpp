@@ -15,7 +15,7 @@ constexpr std::string_view kSpace = "\xe2\x96\x81";  // ▁
 
 SpmTokenizer::SpmTokenizer(VocabData data, const std::string& source)
     : TokenizerBase(VocabData(data), true, false),
-      scores_(std::move(data.scores)),
+      scores_(data.scores.begin(), data.scores.end()),
       unk_(data.unk_id),
       add_space_prefix_(data.add_space_prefix.value_or(true)) {
     if (scores_.size() != tokens_.size())
@@ -108,8 +108,11 @@ void SpmTokenizer::encode_fragment(std::string_view fragment, bool after_special
 }
 
 std::string SpmTokenizer::token_to_piece(int32_t id, bool special) const {
-    const std::string& text = token_text(id);
-    switch (types_[static_cast<size_t>(id)]) {
+    return sentencepiece_piece(token_text(id), types_[static_cast<size_t>(id)], special);
+}
+
+std::string sentencepiece_piece(const std::string& text, TokenType type, bool special) {
+    switch (type) {
         case TokenType::Control:
             return special ? text : std::string();
         case TokenType::Unknown:

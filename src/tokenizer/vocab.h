@@ -15,7 +15,7 @@ struct VocabData {
     std::string model;  // tokenizer.ggml.model: "gpt2" (byte-level BPE) or "llama" (SentencePiece)
     std::string pre;    // tokenizer.ggml.pre; empty means "default"
     std::vector<std::string> tokens;
-    std::vector<float> scores;         // may be empty (BPE); SentencePiece merges by these
+    std::vector<double> scores;        // may be empty (BPE); SentencePiece merges by these (unigram: log-probs)
     std::vector<TokenType> types;      // may be empty: every token is Normal then
     std::vector<std::string> merges;   // "left right", best rank first (BPE only)
 

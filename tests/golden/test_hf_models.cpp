@@ -53,12 +53,13 @@ class HfModel : public ::testing::TestWithParam<std::string> {};
 TEST(HfModels, ManifestListsEveryFamily) {
     const auto n = names();
     for (const char* want : {"llama", "llama3rope", "qwen2", "qwen3", "qwen3moe", "deepseek2", "deepseek3",
-                             "deepseek3-noqlora", "glm4moe"})
+                             "deepseek3-noqlora", "glm4moe", "deepseek3-fp8", "qwen3moe-fp8"})
         EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
 }
 
 // F32 directories hold the F32 GGUF fixture's exact weights and share its reference logits;
-// BF16/F16 directories have references computed on their stored values. Weights are used
+// BF16/F16 directories have references computed on their stored values; FP8 directories
+// (tools/make_tiny_fp8_models.py) on the weights dequantized in Python. Weights are used
 // as stored (reference matmul: dequantized weights times float activations), KV cache F32.
 TEST_P(HfModel, LogitsMatchTransformersAtEveryPosition) {
     const json entry = manifest()["models"][GetParam()];
