@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "chat/tool_call_grammar.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "format/gguf.h"
@@ -192,6 +193,26 @@ void ModelWorker::check_embedding_tokens(const std::vector<int32_t>& ids, const 
                                   alias_ + "' holds " + std::to_string(n_ctx_) +
                                   "; shorten the input or raise --ctx-size",
                               "input", "context_length_exceeded");
+}
+
+std::shared_ptr<const chat::Grammar> ModelWorker::tool_call_grammar(const CompletionRequest& r,
+                                                                    const std::string& chat_prompt) const {
+    const std::string& src = template_->source();
+    if (own_template_ && !chat::template_writes_tool_calls(src))
+        throw invalid_request("model '" + alias_ +
+                                  "': its chat template writes no tool-call markup hearth knows (Hermes/Qwen "
+                                  "<tool_call>, DeepSeek, GLM, Kimi-K2, Llama 3), so tool_choice 'required' or a "
+                                  "named function cannot be enforced; use tool_choice 'auto'",
+                              "tool_choice", "unsupported_value");
+    chat::ToolCallGrammarOptions opt;
+    if (r.tool_choice == CompletionRequest::ToolChoice::Named) opt.only = r.tool_name;
+    opt.parallel = r.parallel_tool_calls;
+    opt.starts_in_reasoning = chat::prompt_opens_reasoning(chat_prompt);
+    try {
+        return std::make_shared<const chat::Grammar>(chat::tool_call_grammar(r.tools, src, opt));
+    } catch (const Error& e) {
+        throw invalid_request(std::string("tool_choice: ") + e.what(), "tools", "invalid_value");
+    }
 }
 
 int64_t ModelWorker::waiting() const {

@@ -138,6 +138,13 @@ public:
     std::vector<int32_t> prompt_tokens(const CompletionRequest& r, std::string* chat_prompt = nullptr) const;
     // The reasoning and tool-call markup the chat template uses (chat::detect_output_format).
     chat::OutputFormat output_format() const { return output_format_; }
+    // tool_choice "required" or a named function: the grammar that holds generation to this
+    // model's tool-call markup (chat::tool_call_grammar); chat_prompt is the rendered prompt.
+    // Throws ApiError (400) naming the model when its template writes no call markup hearth
+    // knows (the ChatML fallback counts as Hermes/Qwen's, the markup the parser assumes for
+    // it), or naming the tool whose parameters schema cannot be compiled.
+    std::shared_ptr<const chat::Grammar> tool_call_grammar(const CompletionRequest& r,
+                                                           const std::string& chat_prompt) const;
 
     // Tokens of one /v1/embeddings input; throws ApiError (400) for an empty input, an
     // out-of-vocabulary id or one longer than the context (`param` names it in messages).
