@@ -262,7 +262,7 @@ void parse_tool_choice(const json& j, CompletionRequest& r) {
 }
 
 // chat_template_kwargs (as vLLM and llama-server take it) and OpenAI's reasoning_effort, which
-// templates that read it (gpt-oss) get under that name.
+// templates that read it (gpt-oss) get under that name; "none" also switches thinking off.
 void parse_template_kwargs(const json& j, CompletionRequest& r) {
     if (present(j, "chat_template_kwargs")) {
         const json& kw = j["chat_template_kwargs"];
@@ -285,6 +285,13 @@ void parse_template_kwargs(const json& j, CompletionRequest& r) {
             throw invalid_request("'reasoning_effort' must be one of none, minimal, low, medium, high", "reasoning_effort",
                                   "invalid_value");
         if (!r.template_kwargs.contains("reasoning_effort")) r.template_kwargs["reasoning_effort"] = re;
+        // "none" also turns thinking off in the templates that switch it with a flag of their
+        // own (Qwen3 and GLM: enable_thinking; DeepSeek V3.1: thinking), unless the request's
+        // chat_template_kwargs set those itself. Other efforts reach only templates that read
+        // reasoning_effort (gpt-oss); thinking templates keep their default for them.
+        if (re == "none")
+            for (const char* k : {"enable_thinking", "thinking"})
+                if (!r.template_kwargs.contains(k)) r.template_kwargs[k] = false;
     }
 }
 

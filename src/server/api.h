@@ -62,7 +62,8 @@ struct CompletionRequest {
     // ModelWorker::tool_call_grammar): one call, or several when parallel_tool_calls is true
     // (the default), of any offered tool or of the named one.
     // chat: further variables for the chat template (chat_template_kwargs, e.g. enable_thinking;
-    // reasoning_effort), passed to it as extra keyword arguments.
+    // reasoning_effort, whose "none" also sets enable_thinking and thinking to false unless
+    // chat_template_kwargs set them), passed to it as extra keyword arguments.
     json template_kwargs = json::object();
     enum class ToolChoice { Auto, Required, Named } tool_choice = ToolChoice::Auto;
     std::string tool_name;           // ToolChoice::Named: the function
