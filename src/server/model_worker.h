@@ -104,6 +104,7 @@ struct Job {
 struct EmbedJob {
     std::vector<std::vector<int32_t>> inputs;
     std::promise<std::vector<std::vector<float>>> result;  // hearth::Error on failure
+    std::vector<std::vector<float>> done;  // the inputs embedded so far (worker thread only)
 };
 
 struct WorkerOptions {
@@ -167,7 +168,8 @@ public:
 private:
     void loop();
     void start(std::shared_ptr<Job> job);
-    void run_embedding(EmbedJob& job);
+    // Embeds the job's next input; true when the job is finished (its result set).
+    bool embed_next(EmbedJob& job);
     size_t waiting_requests() const;  // with mu_ held
 
     std::string alias_, path_;
