@@ -100,7 +100,8 @@ struct Job {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
-// POST /v1/embeddings: token inputs to embed, one at a time, between scheduler steps.
+// POST /v1/embeddings: token inputs to embed, one per scheduler step (decoding sequences wait
+// for one input at a time, not the whole request).
 struct EmbedJob {
     std::vector<std::vector<int32_t>> inputs;
     std::promise<std::vector<std::vector<float>>> result;  // hearth::Error on failure
