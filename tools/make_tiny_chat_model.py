@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/tiny/qwen3-chat-q8_0.gguf: the tiny random-weight Qwen3 fixture
+"""Writes tests/fixtures/tiny_chat/qwen3-chat-q8_0.gguf: the tiny random-weight Qwen3 fixture
 (tests/fixtures/tiny/qwen3-q8_0.gguf, from tools/make_tiny_models.py) with Qwen3's own chat
 template (tests/fixtures/chat/templates/Qwen-Qwen3-0.6B.jinja) as tokenizer.chat_template, so
 the server's end-to-end test has a model whose template reads chat_template_kwargs
@@ -19,7 +19,7 @@ PINS = {"gguf": "0.19.0"}
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "tests/fixtures/tiny/qwen3-q8_0.gguf"
 TEMPLATE = ROOT / "tests/fixtures/chat/templates/Qwen-Qwen3-0.6B.jinja"
-OUT = ROOT / "tests/fixtures/tiny/qwen3-chat-q8_0.gguf"
+OUT = ROOT / "tests/fixtures/tiny_chat/qwen3-chat-q8_0.gguf"
 
 
 def main():

@@ -112,7 +112,7 @@ fi
 
 # chat_template_kwargs reach a template that reads them: a fixture carrying Qwen3's own template,
 # checked against jinja2's rendering of it (tests/server/test_thinking_switch.py).
-start_server "$tmp/qwen3.log" -m "$fixtures/tiny/qwen3-chat-q8_0.gguf" --alias qwen3chat -t 1 -c 256 || exit 1
+start_server "$tmp/qwen3.log" -m "$fixtures/tiny_chat/qwen3-chat-q8_0.gguf" --alias qwen3chat -t 1 -c 256 || exit 1
 if ! HEARTH_BASE_URL="http://127.0.0.1:$port" HEARTH_MODEL_ALIAS=qwen3chat HEARTH_FIXTURES="$fixtures" \
     timeout 120 "$py" "$root/tests/server/test_thinking_switch.py"; then
     echo "FAIL: thinking-switch tests (server log follows)"; tail -20 "$tmp/qwen3.log"; fail=1

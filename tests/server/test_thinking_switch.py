@@ -1,6 +1,6 @@
 """chat_template_kwargs reach the model's chat template through `hearth serve`.
 
-Run by tests/cli/server_openai.sh against a server of tests/fixtures/tiny/qwen3-chat-q8_0.gguf,
+Run by tests/cli/server_openai.sh against a server of tests/fixtures/tiny_chat/qwen3-chat-q8_0.gguf,
 which carries Qwen3's own template (it reads enable_thinking: false writes an empty
 <think></think> block into the prompt). The reference is Python jinja2's rendering of that
 template for the same messages, recorded in tests/fixtures/chat/goldens/Qwen-Qwen3-0.6B.json
