@@ -51,7 +51,7 @@ public:
     int32_t reserve();  // a rule to define later (for recursion)
     void define(int32_t rule, const std::vector<std::vector<Part>>& alternatives);
     int32_t add(const std::vector<std::vector<Part>>& alternatives);
-    // The grammar matching from `root`; `what` starts its error messages.
+    // The grammar matching from `root` (once: the assembler is spent); `what` starts its error messages.
     Grammar finish(int32_t root, const std::string& what);
 
 private:
