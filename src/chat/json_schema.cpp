@@ -205,7 +205,14 @@ public:
             int32_t ch = rule({
                 {range({{0x20, 0x21}, {0x23, 0x5B}, {0x5D, 0x7F}})},
                 {lit("\\"), range({{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', 'b'}, {'f', 'f'}, {'n', 'n'}, {'r', 'r'}, {'t', 't'}})},
-                {lit("\\u"), ref(hex), ref(hex), ref(hex), ref(hex)},
+                // \u escapes of code points, surrogates only in high-low pairs: a lone one is
+                // not valid JSON text to most parsers.
+                {lit("\\u"), range({{'0', '9'}, {'a', 'c'}, {'A', 'C'}}), ref(hex), ref(hex), ref(hex)},
+                {lit("\\u"), range({{'d', 'd'}, {'D', 'D'}}), range({{'0', '7'}}), ref(hex), ref(hex)},
+                {lit("\\u"), range({{'e', 'f'}, {'E', 'F'}}), ref(hex), ref(hex), ref(hex)},
+                {lit("\\u"), range({{'d', 'd'}, {'D', 'D'}}), range({{'8', '9'}, {'a', 'b'}, {'A', 'B'}}), ref(hex),
+                 ref(hex), lit("\\u"), range({{'d', 'd'}, {'D', 'D'}}), range({{'c', 'f'}, {'C', 'F'}}), ref(hex),
+                 ref(hex)},
                 {range({{0xC2, 0xDF}}), cont},
                 {range({{0xE0, 0xE0}}), range({{0xA0, 0xBF}}), cont},
                 {range({{0xE1, 0xEC}, {0xEE, 0xEF}}), cont, cont},
@@ -408,6 +415,43 @@ Grammar Grammar::from_schema(const json& schema) {
     b.g.root = b.compile(schema);
     compute_shortest(b.g, "JSON schema");
     return std::move(b.g);
+}
+
+struct GrammarAssembler::Impl {
+    Builder b;
+    std::vector<std::vector<Sym>> syms(const std::vector<std::vector<Part>>& alts) {
+        std::vector<std::vector<Sym>> out;
+        for (const auto& alt : alts) {
+            std::vector<Sym> a;
+            for (const auto& p : alt) {
+                if (p.kind == Part::Text) a.push_back(lit(p.text));
+                else if (p.kind == Part::Rule) a.push_back(ref(p.rule));
+                else a.push_back(Sym{Sym::Cls, {}, p.bytes, -1});
+            }
+            out.push_back(std::move(a));
+        }
+        return out;
+    }
+};
+
+GrammarAssembler::Part GrammarAssembler::bytes_only(const std::string& allowed) {
+    Part p{Part::Bytes, {}, {}, -1};
+    for (unsigned char c : allowed) p.bytes[c >> 6] |= uint64_t{1} << (c & 63);
+    return p;
+}
+
+GrammarAssembler::GrammarAssembler() : impl_(std::make_unique<Impl>()) {}
+GrammarAssembler::~GrammarAssembler() = default;
+int32_t GrammarAssembler::add_schema(const json& schema) { return impl_->b.compile(schema); }
+int32_t GrammarAssembler::reserve() { return impl_->b.reserve(); }
+void GrammarAssembler::define(int32_t r, const std::vector<std::vector<Part>>& alts) { impl_->b.define(r, impl_->syms(alts)); }
+int32_t GrammarAssembler::add(const std::vector<std::vector<Part>>& alts) { return impl_->b.rule(impl_->syms(alts)); }
+
+Grammar GrammarAssembler::finish(int32_t root, const std::string& what) {
+    Grammar g = std::move(impl_->b.g);
+    g.root = root;
+    compute_shortest(g, what);
+    return g;
 }
 
 JsonSchemaConstraint::JsonSchemaConstraint(const json& schema, std::shared_ptr<const TokenIndex> index)

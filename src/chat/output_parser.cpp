@@ -77,12 +77,55 @@ std::string make_id(size_t index, const std::string& name, const std::string& ar
     return buf;
 }
 
-// A JSON text in compact form when it parses, else the text as written (trimmed).
+// The end of the JSON value that starts at s[i] (valid JSON assumed): one past its last byte.
+size_t value_end(std::string_view s, size_t i) {
+    int depth = 0;
+    bool in_str = false;
+    for (; i < s.size(); ++i) {
+        const char c = s[i];
+        if (in_str) {
+            if (c == '\\') ++i;
+            else if (c == '"') {
+                in_str = false;
+                if (depth == 0) return i + 1;
+            }
+        } else if (c == '"') in_str = true;
+        else if (c == '{' || c == '[') ++depth;
+        else if (c == '}' || c == ']') {
+            if (depth == 0) return i;  // a scalar that ended at its container's close
+            if (--depth == 0) return i + 1;
+        } else if (depth == 0 && (c == ',' || is_space(c))) return i;
+    }
+    return s.size();
+}
+
+// The text of member `key`'s value in the JSON object text `obj` (valid JSON), or "" when absent.
+std::string_view member_text(std::string_view obj, std::string_view key) {
+    size_t i = obj.find('{');
+    if (i == std::string_view::npos) return {};
+    ++i;
+    while (i < obj.size()) {
+        while (i < obj.size() && (is_space(obj[i]) || obj[i] == ',')) ++i;
+        if (i >= obj.size() || obj[i] != '"') return {};
+        const size_t k_end = value_end(obj, i);
+        const auto k = json::parse(obj.substr(i, k_end - i), nullptr, false);
+        i = k_end;
+        while (i < obj.size() && (is_space(obj[i]) || obj[i] == ':')) ++i;
+        const size_t v_end = value_end(obj, i);
+        if (k.is_string() && k.get<std::string>() == key) return obj.substr(i, v_end - i);
+        i = v_end;
+    }
+    return {};
+}
+
+// A JSON text as written, less the whitespace between its tokens, when it parses; else the
+// text as written (trimmed). Not re-serialised, so numbers and escapes keep the model's
+// spelling and the server can stream arguments as they are written (chat/tool_call_stream.h).
 std::string normalize_args(std::string_view raw) {
     std::string t = trim(raw);
     auto j = json::parse(t, nullptr, false);
     if (j.is_discarded()) return t;
-    return j.dump();
+    return minify_json(t);
 }
 
 // The type the tool list declares for a parameter ("" when unknown).
@@ -128,16 +171,15 @@ void scan_blocks(const std::string& text, std::string_view open, std::string_vie
     }
 }
 
-bool call_from_json(const json& j, std::vector<ToolCall>& calls) {
+// j: the call object parsed from `text`, whose own spelling of the arguments is kept.
+bool call_from_json(const json& j, std::string_view text, std::vector<ToolCall>& calls) {
     if (!j.is_object() || !j.contains("name") || !j["name"].is_string()) return false;
     ToolCall c;
     c.name = j["name"].get<std::string>();
-    const json* a = nullptr;
-    if (j.contains("arguments")) a = &j["arguments"];
-    else if (j.contains("parameters")) a = &j["parameters"];
-    if (!a) c.arguments = "{}";
-    else if (a->is_string()) c.arguments = normalize_args(a->get<std::string>());
-    else c.arguments = a->dump();
+    const char* key = j.contains("arguments") ? "arguments" : j.contains("parameters") ? "parameters" : nullptr;
+    if (!key) c.arguments = "{}";
+    else if (j[key].is_string()) c.arguments = normalize_args(j[key].get<std::string>());
+    else c.arguments = normalize_args(member_text(text, key));
     calls.push_back(std::move(c));
     return true;
 }
@@ -145,7 +187,7 @@ bool call_from_json(const json& j, std::vector<ToolCall>& calls) {
 void parse_hermes(const std::string& text, std::string& rest, std::vector<ToolCall>& calls) {
     scan_blocks(text, "<tool_call>", "</tool_call>", rest, [&](std::string_view body) {
         auto j = json::parse(trim(body), nullptr, false);
-        return !j.is_discarded() && call_from_json(j, calls);
+        return !j.is_discarded() && call_from_json(j, body, calls);
     });
 }
 
@@ -314,8 +356,9 @@ void parse_llama3(const std::string& text, std::string& rest, std::vector<ToolCa
             }
         }
         if (e >= t.size()) break;
-        auto j = json::parse(std::string_view(t).substr(pos, e + 1 - pos), nullptr, false);
-        if (j.is_discarded() || !call_from_json(j, found)) break;
+        const std::string_view obj = std::string_view(t).substr(pos, e + 1 - pos);
+        auto j = json::parse(obj, nullptr, false);
+        if (j.is_discarded() || !call_from_json(j, obj, found)) break;
         pos = e + 1;
     }
     if (pos < t.size() || found.empty()) {
@@ -343,6 +386,25 @@ std::vector<std::pair<std::string, std::string>> reasoning_tags(OutputFormat f) 
 }
 
 }  // namespace
+
+std::string minify_json(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool in_str = false, escaped = false;
+    for (char c : text) {
+        if (in_str) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (is_space(c)) {
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
 
 const char* format_name(OutputFormat f) {
     switch (f) {
@@ -498,6 +560,7 @@ OutputParser::OutputParser(OutputFormat fmt, bool starts_in_reasoning, json tool
 void OutputParser::feed_content(const std::string& s, OutputDelta& d, bool final) {
     if (in_tools_) {
         tool_text_ += s;
+        d.tool_text += s;
         return;
     }
     hold_ += s;
@@ -516,6 +579,7 @@ void OutputParser::feed_content(const std::string& s, OutputDelta& d, bool final
         } else if (hold_[a] == '{') {
             in_tools_ = true;
             tool_text_ = hold_.substr(a);
+            d.tool_text += tool_text_;
             hold_.clear();
             return;
         }
@@ -525,6 +589,7 @@ void OutputParser::feed_content(const std::string& s, OutputDelta& d, bool final
     if (at != std::string::npos) {
         emit(std::string_view(hold_).substr(0, at));
         tool_text_ = hold_.substr(at);
+        d.tool_text += tool_text_;
         hold_.clear();
         in_tools_ = true;
         return;

@@ -55,6 +55,9 @@ struct ParsedOutput {
 struct OutputDelta {
     std::string reasoning;
     std::string content;
+    // Tool-call markup, from the first marker on, as it arrives (held back from content; its
+    // calls are parsed at finish(), or streamed by chat::ToolCallStream).
+    std::string tool_text;
 };
 
 // Splits reasoning from the answer, streaming. open/close: the tag pair; start_inside: the
@@ -112,6 +115,10 @@ private:
 // is returned in `rest`. Exposed for tests.
 std::vector<ToolCall> parse_tool_calls(OutputFormat fmt, const std::string& text, std::string& rest,
                                        const nlohmann::ordered_json& tools = nullptr);
+
+// A JSON text less the whitespace between its tokens (strings untouched). Tool-call arguments
+// are given in this form: the model's own spelling, which can be streamed as it is written.
+std::string minify_json(std::string_view text);
 
 // Parses a whole output at once (same result as streaming).
 ParsedOutput parse_output(OutputFormat fmt, bool starts_in_reasoning, const std::string& text,

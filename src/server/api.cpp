@@ -216,33 +216,53 @@ json normalise_content(const json& c, size_t index) {
 }
 
 void parse_tool_choice(const json& j, CompletionRequest& r) {
+    if (present(j, "parallel_tool_calls")) {
+        if (!j["parallel_tool_calls"].is_boolean())
+            throw invalid_request("'parallel_tool_calls' must be a boolean", "parallel_tool_calls", "invalid_type");
+        r.parallel_tool_calls = j["parallel_tool_calls"].get<bool>();
+    }
     if (!present(j, "tool_choice")) return;
     const json& tc = j["tool_choice"];
     const char* shape = "'tool_choice' must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", "
                         "\"function\": {\"name\": ...}}";
+    auto need_tools = [&](const std::string& what) {
+        if (r.tools.is_null())
+            throw invalid_request("'tool_choice' " + what + " is only allowed when 'tools' are given", "tool_choice",
+                                  "invalid_value");
+    };
     if (tc.is_object()) {
         if (!tc.contains("function") || !tc["function"].is_object() || !tc["function"].contains("name") ||
-            !tc["function"]["name"].is_string())
+            !tc["function"]["name"].is_string() || (tc.contains("type") && tc["type"] != "function"))
             throw invalid_request(shape, "tool_choice", "invalid_type");
-        throw invalid_request("tool_choice naming a function ('" + tc["function"]["name"].get<std::string>() +
-                                  "') is not supported yet",
-                              "tool_choice", "unsupported_value");
+        const std::string name = tc["function"]["name"].get<std::string>();
+        need_tools("naming a function");
+        bool offered = false;
+        for (const auto& t : r.tools)
+            offered = offered || (t.is_object() && t.contains("function") && t["function"].is_object() &&
+                                  t["function"].value("name", json()) == name);
+        if (!offered)
+            throw invalid_request("tool_choice names the function '" + name + "', which is not among the tools",
+                                  "tool_choice", "invalid_value");
+        r.tool_choice = CompletionRequest::ToolChoice::Named;
+        r.tool_name = name;
+        return;
     }
     if (!tc.is_string()) throw invalid_request(shape, "tool_choice", "invalid_type");
     const std::string v = tc.get<std::string>();
-    if (v == "required") throw invalid_request("tool_choice 'required' is not supported yet", "tool_choice", "unsupported_value");
     if (v == "none") {
         r.tools = nullptr;
     } else if (v == "auto") {
-        if (r.tools.is_null())
-            throw invalid_request("'tool_choice' is only allowed when 'tools' are given", "tool_choice", "invalid_value");
+        need_tools("\"auto\"");
+    } else if (v == "required") {
+        need_tools("\"required\"");
+        r.tool_choice = CompletionRequest::ToolChoice::Required;
     } else {
         throw invalid_request(shape, "tool_choice", "invalid_value");
     }
 }
 
 // chat_template_kwargs (as vLLM and llama-server take it) and OpenAI's reasoning_effort, which
-// templates that read it (gpt-oss) get under that name.
+// templates that read it (gpt-oss) get under that name; "none" also switches thinking off.
 void parse_template_kwargs(const json& j, CompletionRequest& r) {
     if (present(j, "chat_template_kwargs")) {
         const json& kw = j["chat_template_kwargs"];
@@ -265,6 +285,13 @@ void parse_template_kwargs(const json& j, CompletionRequest& r) {
             throw invalid_request("'reasoning_effort' must be one of none, minimal, low, medium, high", "reasoning_effort",
                                   "invalid_value");
         if (!r.template_kwargs.contains("reasoning_effort")) r.template_kwargs["reasoning_effort"] = re;
+        // "none" also turns thinking off in the templates that switch it with a flag of their
+        // own (Qwen3 and GLM: enable_thinking; DeepSeek V3.1: thinking), unless the request's
+        // chat_template_kwargs set those itself. Other efforts reach only templates that read
+        // reasoning_effort (gpt-oss); thinking templates keep their default for them.
+        if (re == "none")
+            for (const char* k : {"enable_thinking", "thinking"})
+                if (!r.template_kwargs.contains(k)) r.template_kwargs[k] = false;
     }
 }
 
@@ -326,6 +353,11 @@ CompletionRequest parse_chat_request(std::string_view body) {
         } else if (rf["type"].get<std::string>() != "text")
             throw invalid_request("response_format '" + rf["type"].get<std::string>() + "' is not supported yet",
                                   "response_format", "unsupported_value");
+        // Both constrain the whole output: a forced tool call cannot also be free-form JSON.
+        if (rf["type"].get<std::string>() != "text" && r.tool_choice != CompletionRequest::ToolChoice::Auto)
+            throw invalid_request("response_format '" + rf["type"].get<std::string>() +
+                                      "' cannot be combined with tool_choice 'required' or a named function",
+                                  "response_format", "invalid_value");
     }
     return r;
 }

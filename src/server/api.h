@@ -57,11 +57,17 @@ struct CompletionRequest {
     // chat: tool_choice "none" leaves `tools` null: OpenAI's "none" means the model will not call
     // a tool, so it is not offered any (and no call markup is parsed). "auto" (the default when
     // tools are given) offers them and turns the model's call markup into message.tool_calls.
-    // "required" and a named function are refused (400) until generation can be forced into
-    // the model's call markup.
+    // "required" and a named function ({"type": "function", "function": {"name": ...}}) force
+    // the model's call markup with a grammar (chat/tool_call_grammar.h, built per model by
+    // ModelWorker::tool_call_grammar): one call, or several when parallel_tool_calls is true
+    // (the default), of any offered tool or of the named one.
     // chat: further variables for the chat template (chat_template_kwargs, e.g. enable_thinking;
-    // reasoning_effort), passed to it as extra keyword arguments.
+    // reasoning_effort, whose "none" also sets enable_thinking and thinking to false unless
+    // chat_template_kwargs set them), passed to it as extra keyword arguments.
     json template_kwargs = json::object();
+    enum class ToolChoice { Auto, Required, Named } tool_choice = ToolChoice::Auto;
+    std::string tool_name;           // ToolChoice::Named: the function
+    bool parallel_tool_calls = true;
     std::string prompt;             // completion: text prompt
     std::vector<int32_t> prompt_tokens;  // completion: prompt given as token ids
     bool prompt_is_tokens = false;

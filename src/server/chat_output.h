@@ -6,9 +6,12 @@
 //
 // The text is fed as generated, a token's piece at a time (or several tokens' pieces with
 // their count); the split is the chat::OutputParser's, so the deltas concatenate to the final
-// message's fields however the text was cut. Tool calls are only known once their markup is
-// complete, so each is streamed whole at the end: one delta per call with its index, id,
-// type, name and the complete arguments (the openai client accumulates those like pieces).
+// message's fields however the text was cut. Tool calls stream as OpenAI streams them: a
+// call's first delta carries its index, id, type, name and the first piece of its arguments
+// ("" when none yet), later ones its index and more of the arguments; the pieces concatenate
+// to the final arguments. Calls are announced only once their markup is open and their name
+// complete (chat::ToolCallStream, for Hermes/Qwen and Llama 3 markup); the calls of other
+// families, and anything the stream could not follow, go out whole at the end.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/output_parser.h"
+#include "chat/tool_call_stream.h"
 
 namespace hearth::tokenizer {
 class Tokenizer;
@@ -52,6 +56,8 @@ public:
 private:
     void append(const chat::OutputDelta& d, std::vector<nlohmann::ordered_json>& out);
     chat::OutputParser parser_;
+    chat::ToolCallStream calls_;
+    std::vector<std::string> ids_;  // of the calls announced while streaming
     int64_t reasoning_tokens_ = 0;
     int64_t undecided_tokens_ = 0;  // fed before the parser could tell whether a trace opens
     bool trace_seen_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "chat/tool_call_grammar.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "format/gguf.h"
@@ -194,6 +195,26 @@ void ModelWorker::check_embedding_tokens(const std::vector<int32_t>& ids, const 
                               "input", "context_length_exceeded");
 }
 
+std::shared_ptr<const chat::Grammar> ModelWorker::tool_call_grammar(const CompletionRequest& r,
+                                                                    const std::string& chat_prompt) const {
+    const std::string& src = template_->source();
+    if (own_template_ && !chat::template_writes_tool_calls(src))
+        throw invalid_request("model '" + alias_ +
+                                  "': its chat template writes no tool-call markup hearth knows (Hermes/Qwen "
+                                  "<tool_call>, DeepSeek, GLM, Kimi-K2, Llama 3), so tool_choice 'required' or a "
+                                  "named function cannot be enforced; use tool_choice 'auto'",
+                              "tool_choice", "unsupported_value");
+    chat::ToolCallGrammarOptions opt;
+    if (r.tool_choice == CompletionRequest::ToolChoice::Named) opt.only = r.tool_name;
+    opt.parallel = r.parallel_tool_calls;
+    opt.starts_in_reasoning = chat::prompt_opens_reasoning(chat_prompt);
+    try {
+        return std::make_shared<const chat::Grammar>(chat::tool_call_grammar(r.tools, src, opt));
+    } catch (const Error& e) {
+        throw invalid_request(std::string("tool_choice: ") + e.what(), "tools", "invalid_value");
+    }
+}
+
 int64_t ModelWorker::waiting() const {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int64_t>(queue_.size());
@@ -240,8 +261,9 @@ void ModelWorker::loop() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock,
-                     [&] { return stopping_ || !queue_.empty() || !embed_queue_.empty() || !scheduler_->idle(); });
+            cv_.wait(lock, [&] {
+                return stopping_ || embed || !queue_.empty() || !embed_queue_.empty() || !scheduler_->idle();
+            });
             if (stopping_) break;
             // Admission: queued jobs take free slots in arrival order; the rest keep waiting
             // in the bounded queue (so 429 still means "more waiting than max_queue").
@@ -251,40 +273,40 @@ void ModelWorker::loop() {
                 start(std::move(job));
             }
             running_.store(scheduler_->n_active());
-            if (!embed_queue_.empty()) {
+            if (!embed && !embed_queue_.empty()) {
                 embed = std::move(embed_queue_.front());
                 embed_queue_.pop_front();
             }
         }
-        // An embedding request runs whole between two steps: it is one prefill per input and
-        // shares the thread pool with the scheduler, which cannot run at the same time.
-        if (embed) {
-            run_embedding(*embed);
-            embed.reset();
-        }
+        // An embedding request shares the thread pool with the scheduler, which cannot run at
+        // the same time: its inputs (one prefill each) go one per step, so that sequences being
+        // decoded wait for one input rather than the whole request (measured with
+        // bench/embed_stall.py: 16 inputs stalled a stream ~20 s at once before, bench/README.md).
+        if (embed && embed_next(*embed)) embed.reset();
         scheduler_->step();
         running_.store(scheduler_->n_active());
     }
+    if (embed) embed->result.set_exception(std::make_exception_ptr(Error("the server is shutting down")));
     // Jobs still generating end with an error, as the queued ones do in stop().
     scheduler_->abort_all("the server is shutting down");
     running_.store(0);
 }
 
-void ModelWorker::run_embedding(EmbedJob& job) {
+bool ModelWorker::embed_next(EmbedJob& job) {
     try {
-        std::vector<std::vector<float>> out;
-        out.reserve(job.inputs.size());
-        for (const auto& ids : job.inputs)
-            out.push_back(engine::embed(*model_, *pool_, ids, opt_.pooling, opt_.session.n_batch, embed_scratch_));
-        if (metrics_) {
-            int64_t n = 0;
-            for (const auto& ids : job.inputs) n += static_cast<int64_t>(ids.size());
-            metrics_->add_tokens(alias_, n, 0);
+        if (job.inputs.empty()) {
+            job.result.set_value({});
+            return true;
         }
-        job.result.set_value(std::move(out));
+        const auto& ids = job.inputs[job.done.size()];
+        job.done.push_back(engine::embed(*model_, *pool_, ids, opt_.pooling, opt_.session.n_batch, embed_scratch_));
+        if (metrics_) metrics_->add_tokens(alias_, static_cast<int64_t>(ids.size()), 0);
+        if (job.done.size() < job.inputs.size()) return false;
+        job.result.set_value(std::move(job.done));
     } catch (...) {
         job.result.set_exception(std::current_exception());
     }
+    return true;
 }
 
 void ModelWorker::start(std::shared_ptr<Job> job) {

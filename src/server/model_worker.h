@@ -100,10 +100,12 @@ struct Job {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
-// POST /v1/embeddings: token inputs to embed, one at a time, between scheduler steps.
+// POST /v1/embeddings: token inputs to embed, one per scheduler step (decoding sequences wait
+// for one input at a time, not the whole request).
 struct EmbedJob {
     std::vector<std::vector<int32_t>> inputs;
     std::promise<std::vector<std::vector<float>>> result;  // hearth::Error on failure
+    std::vector<std::vector<float>> done;  // the inputs embedded so far (worker thread only)
 };
 
 struct WorkerOptions {
@@ -138,6 +140,13 @@ public:
     std::vector<int32_t> prompt_tokens(const CompletionRequest& r, std::string* chat_prompt = nullptr) const;
     // The reasoning and tool-call markup the chat template uses (chat::detect_output_format).
     chat::OutputFormat output_format() const { return output_format_; }
+    // tool_choice "required" or a named function: the grammar that holds generation to this
+    // model's tool-call markup (chat::tool_call_grammar); chat_prompt is the rendered prompt.
+    // Throws ApiError (400) naming the model when its template writes no call markup hearth
+    // knows (the ChatML fallback counts as Hermes/Qwen's, the markup the parser assumes for
+    // it), or naming the tool whose parameters schema cannot be compiled.
+    std::shared_ptr<const chat::Grammar> tool_call_grammar(const CompletionRequest& r,
+                                                           const std::string& chat_prompt) const;
 
     // Tokens of one /v1/embeddings input; throws ApiError (400) for an empty input, an
     // out-of-vocabulary id or one longer than the context (`param` names it in messages).
@@ -160,7 +169,8 @@ public:
 private:
     void loop();
     void start(std::shared_ptr<Job> job);
-    void run_embedding(EmbedJob& job);
+    // Embeds the job's next input; true when the job is finished (its result set).
+    bool embed_next(EmbedJob& job);
     size_t waiting_requests() const;  // with mu_ held
 
     std::string alias_, path_;

@@ -376,6 +376,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
                 apply_defaults(r, ex->second.sampling);
             }
             job->prompt = w->prompt_tokens(r, e == Endpoint::Chat ? &chat_prompt : nullptr);
+            if (r.tool_choice != CompletionRequest::ToolChoice::Auto) r.grammar = w->tool_call_grammar(r, chat_prompt);
             a.prompt_tokens = static_cast<int64_t>(job->prompt.size());
         } else {
             a.served_by = "upstream:" + up->name();

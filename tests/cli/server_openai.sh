@@ -2,7 +2,8 @@
 # End-to-end: `hearth serve` with a tiny fixture model on a free loopback port, exercised by
 # the official openai Python client (tests/server/test_openai_client.py), with a --config holding a
 # route, a key limited to it and a rate-limited key, an --audit-log checked afterwards, and a second
-# server that proxies to the first as an [[upstreams]] entry. With HEARTH_MODEL
+# server that proxies to the first as an [[upstreams]] entry, and a third with a Qwen3-templated
+# fixture for chat_template_kwargs (tests/server/test_thinking_switch.py). With HEARTH_MODEL
 # set to the default model, a second server answers one real question as well.
 # Needs the venv made by scripts/install-test-python.sh; without it this test FAILS.
 # Usage: server_openai.sh HEARTH FIXTURES_DIR
@@ -107,6 +108,14 @@ if ! HEARTH_BASE_URL="http://127.0.0.1:$tiny_port" HEARTH_API_KEY="$key" HEARTH_
     HEARTH_SLOW_TPM=60 HEARTH_ROUTE=coding HEARTH_PROXY_BASE_URL="http://127.0.0.1:$proxy_port" \
     timeout 600 "$py" "$root/tests/server/test_openai_client.py"; then
     echo "FAIL: openai-client tests (server log follows)"; tail -50 "$tmp/tiny.log"; fail=1
+fi
+
+# chat_template_kwargs reach a template that reads them: a fixture carrying Qwen3's own template,
+# checked against jinja2's rendering of it (tests/server/test_thinking_switch.py).
+start_server "$tmp/qwen3.log" -m "$fixtures/tiny_chat/qwen3-chat-q8_0.gguf" --alias qwen3chat -t 1 -c 256 || exit 1
+if ! HEARTH_BASE_URL="http://127.0.0.1:$port" HEARTH_MODEL_ALIAS=qwen3chat HEARTH_FIXTURES="$fixtures" \
+    timeout 120 "$py" "$root/tests/server/test_thinking_switch.py"; then
+    echo "FAIL: thinking-switch tests (server log follows)"; tail -20 "$tmp/qwen3.log"; fail=1
 fi
 
 # Every outcome above left an audit record: successes, 401, 403, 429, cancellations.

@@ -1,4 +1,5 @@
 """One real answer from the default model through `hearth serve` (HEARTH_BASE_URL, HEARTH_MODEL_ALIAS)."""
+import json
 import os
 import unittest
 
@@ -15,6 +16,38 @@ class DefaultModel(unittest.TestCase):
         print("answer:", repr(text), r.usage)
         self.assertIn("Paris", text)
         self.assertEqual(r.choices[0].finish_reason, "stop")
+
+    def test_forced_tool_calls(self):
+        # tool_choice "required" and a named function: the model's own <tool_call> markup,
+        # streamed and not; the arguments must parse and name the city asked about.
+        c = openai.OpenAI(base_url=os.environ["HEARTH_BASE_URL"] + "/v1", api_key="unused", max_retries=0, timeout=240)
+        tools = [{"type": "function", "function": {
+                     "name": "get_weather", "description": "Current weather in a city",
+                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+                 {"type": "function", "function": {
+                     "name": "get_time", "description": "Local time in a city",
+                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+        ask = [{"role": "user", "content": "I am flying to Paris tomorrow. Should I pack an umbrella?"}]
+        for choice, want in (("required", "get_weather"), ({"type": "function", "function": {"name": "get_time"}}, "get_time")):
+            kw = dict(model=os.environ["HEARTH_MODEL_ALIAS"], messages=ask, tools=tools, tool_choice=choice,
+                      max_tokens=64, temperature=0)
+            r = c.chat.completions.create(**kw)
+            m = r.choices[0].message
+            print(choice, "->", m.tool_calls, r.choices[0].finish_reason)
+            self.assertEqual(r.choices[0].finish_reason, "tool_calls")
+            self.assertEqual(m.tool_calls[0].function.name, want)
+            self.assertIn("Paris", json.loads(m.tool_calls[0].function.arguments)["city"])
+            args, pieces, finish = "", 0, None
+            for chunk in c.chat.completions.create(stream=True, **kw):
+                for ch in chunk.choices:
+                    for tc in ch.delta.tool_calls or []:
+                        if tc.index == 0:
+                            args += tc.function.arguments or ""
+                            pieces += 1
+                    finish = ch.finish_reason or finish
+            self.assertEqual(finish, "tool_calls")
+            self.assertEqual(args, m.tool_calls[0].function.arguments)
+            self.assertGreater(pieces, 2, "the arguments were streamed in pieces")
 
 
 if __name__ == "__main__":

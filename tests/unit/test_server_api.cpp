@@ -265,3 +265,32 @@ TEST(ServerApi, ModelDefaultsFillOnlyWhatTheRequestLeftOut) {
     EXPECT_EQ(c.gen.max_tokens, 99);
     EXPECT_FLOAT_EQ(c.gen.sampling.top_p, 1.0f);  // no default set: OpenAI's
 }
+
+TEST(ServerApi, ToolChoiceAndReasoningEffort) {
+    const std::string head =
+        R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}])";
+    CompletionRequest r = parse_chat_request(head + R"(,"tool_choice":"required"})");
+    EXPECT_EQ(r.tool_choice, CompletionRequest::ToolChoice::Required);
+    EXPECT_TRUE(r.parallel_tool_calls);
+    r = parse_chat_request(head + R"(,"tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false})");
+    EXPECT_EQ(r.tool_choice, CompletionRequest::ToolChoice::Named);
+    EXPECT_EQ(r.tool_name, "f");
+    EXPECT_FALSE(r.parallel_tool_calls);
+    EXPECT_EQ(parse_chat_request(head + "}").tool_choice, CompletionRequest::ToolChoice::Auto);
+    EXPECT_EQ(chat_error(head + R"(,"tool_choice":{"type":"function","function":{"name":"g"}}})").param, "tool_choice");
+    EXPECT_EQ(chat_error(head + R"(,"tool_choice":"required","response_format":{"type":"grammar","grammar":"root ::= \"x\""}})")
+                  .param,
+              "response_format");
+    EXPECT_EQ(chat_error(head + R"(,"parallel_tool_calls":1})").param, "parallel_tool_calls");
+
+    // reasoning_effort "none" switches thinking off unless chat_template_kwargs say otherwise.
+    r = parse_chat_request(head + R"(,"reasoning_effort":"none"})");
+    EXPECT_EQ(r.template_kwargs["enable_thinking"], false);
+    EXPECT_EQ(r.template_kwargs["thinking"], false);
+    EXPECT_EQ(r.template_kwargs["reasoning_effort"], "none");
+    r = parse_chat_request(head + R"(,"reasoning_effort":"none","chat_template_kwargs":{"enable_thinking":true}})");
+    EXPECT_EQ(r.template_kwargs["enable_thinking"], true);
+    r = parse_chat_request(head + R"(,"reasoning_effort":"high"})");
+    EXPECT_FALSE(r.template_kwargs.contains("enable_thinking"));
+    EXPECT_EQ(r.template_kwargs["reasoning_effort"], "high");
+}

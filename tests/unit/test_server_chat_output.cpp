@@ -84,6 +84,14 @@ void check_consistent(const Streamed& s) {
     EXPECT_EQ(s.finish, m.contains("tool_calls") ? "tool_calls" : "stop");
 }
 
+// Streamed calls get fresh ids (they are announced before their arguments are known), so
+// runs over different splits agree on everything else.
+json without_ids(json m) {
+    if (m.contains("tool_calls"))
+        for (auto& tc : m["tool_calls"]) tc.erase("id");
+    return m;
+}
+
 }  // namespace
 
 TEST(ServerChatOutput, RecordedOutputsAnySplit) {
@@ -116,11 +124,11 @@ TEST(ServerChatOutput, RecordedOutputsAnySplit) {
         for (char ch : text) bytes.emplace_back(1, ch);
         Streamed b = run(c, bytes);
         check_consistent(b);
-        EXPECT_EQ(b.message, m) << "byte at a time";
+        EXPECT_EQ(without_ids(b.message), without_ids(m)) << "byte at a time";
         for (size_t k = 0; k <= text.size(); ++k) {
             Streamed s = run(c, {text.substr(0, k), text.substr(k)});
             check_consistent(s);
-            ASSERT_EQ(s.message, m) << "split at " << k;
+            ASSERT_EQ(without_ids(s.message), without_ids(m)) << "split at " << k;
         }
     }
 }
@@ -221,4 +229,71 @@ TEST(ServerChatOutput, CountsReasoningTokensFromIds) {
     EXPECT_EQ(hearth::server::count_reasoning_tokens(OutputFormat::Hermes, false, tok,
                                                      tok.encode("No trace here.", false, false)),
               0);
+}
+
+TEST(ServerChatOutput, StreamsArgumentsInPieces) {
+    const json tools = json::array({{{"type", "function"}, {"function", {{"name", "get_weather"}}}}});
+    const std::string call1 = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris, \\\"FR\\\"\", \"days\": [1, 2]}}\n</tool_call>";
+    const std::string call2 = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}\n</tool_call>";
+    const std::string text = "<think>hm</think>\n\n" + call1 + "\n" + call2;
+    for (OutputFormat fmt : {OutputFormat::Hermes}) {
+        ChatOutput out(fmt, false, tools);
+        std::vector<json> deltas;
+        size_t announced_at = 0, fed = 0;  // bytes fed when call 0 was announced
+        for (char ch : text) {
+            ++fed;
+            for (auto& d : out.push(std::string(1, ch))) {
+                if (d.contains("tool_calls") && d["tool_calls"][0].contains("id") && d["tool_calls"][0]["index"] == 0)
+                    announced_at = fed;
+                deltas.push_back(std::move(d));
+            }
+        }
+        for (auto& d : out.finish()) deltas.push_back(std::move(d));
+        // Announced once the name was complete, long before the call closed.
+        EXPECT_GT(announced_at, text.find("get_weather"));
+        EXPECT_LT(announced_at, text.find("Paris"));
+        std::vector<std::string> args(2);
+        std::vector<int> pieces(2, 0);
+        std::vector<std::string> ids(2);
+        for (const auto& d : deltas) {
+            if (!d.contains("tool_calls")) continue;
+            const json& tc = d["tool_calls"][0];
+            const size_t i = tc["index"];
+            ASSERT_LT(i, 2u);
+            if (tc.contains("id")) {  // the first delta of a call: everything but the rest of the arguments
+                EXPECT_TRUE(ids[i].empty()) << "announced once";
+                ids[i] = tc["id"];
+                EXPECT_EQ(tc["type"], "function");
+                EXPECT_EQ(tc["function"]["name"], "get_weather");
+            } else {
+                EXPECT_FALSE(ids[i].empty()) << "pieces only after the announcement";
+                EXPECT_FALSE(tc["function"].contains("name"));
+            }
+            args[i] += tc["function"]["arguments"].get<std::string>();
+            ++pieces[i];
+        }
+        EXPECT_GT(pieces[0], 10) << "the arguments came in pieces";
+        const json m = out.message();
+        ASSERT_EQ(m["tool_calls"].size(), 2u);
+        for (size_t i = 0; i < 2; ++i) {
+            EXPECT_EQ(args[i], m["tool_calls"][i]["function"]["arguments"]);
+            EXPECT_EQ(ids[i], m["tool_calls"][i]["id"]);
+        }
+        EXPECT_EQ(args[0], "{\"city\":\"Paris, \\\"FR\\\"\",\"days\":[1,2]}");
+        EXPECT_EQ(m["reasoning_content"], "hm");
+        EXPECT_TRUE(m["content"].is_null());
+    }
+}
+
+TEST(ServerChatOutput, ArgumentsBeforeNameGoOutWhole) {
+    const json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}});
+    ChatOutput out(OutputFormat::Hermes, false, tools);
+    std::vector<json> before_end;
+    for (char ch : std::string("<tool_call>{\"arguments\": {\"a\": 1}, \"name\": \"f\"}</tool_call>"))
+        for (auto& d : out.push(std::string(1, ch))) before_end.push_back(d);
+    EXPECT_TRUE(before_end.empty()) << "nothing is certain before the name";
+    auto fin = out.finish();
+    ASSERT_EQ(fin.size(), 1u);
+    EXPECT_EQ(fin[0]["tool_calls"][0]["function"]["arguments"], "{\"a\":1}");
+    EXPECT_EQ(fin[0]["tool_calls"][0]["function"]["name"], "f");
 }

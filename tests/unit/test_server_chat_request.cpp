@@ -34,13 +34,14 @@ TEST(ServerChatRequest, ToolChoice) {
     EXPECT_TRUE(parse(kTools + R"(,"tool_choice":"none")").tools.is_null());  // not offered
     EXPECT_TRUE(parse(R"("tool_choice":"none")").tools.is_null());
 
-    ApiError req = error_of(kTools + R"(,"tool_choice":"required")");
-    EXPECT_EQ(req.status, 400);
-    EXPECT_EQ(req.param, "tool_choice");
-    EXPECT_EQ(req.code, "unsupported_value");
-    EXPECT_STREQ(req.what(), "tool_choice 'required' is not supported yet");
-    ApiError named = error_of(kTools + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})");
-    EXPECT_EQ(named.code, "unsupported_value");
+    // "required" and a named function are recorded; ModelWorker builds the grammar that forces them.
+    EXPECT_EQ(parse(kTools + R"(,"tool_choice":"required")").tool_choice, CompletionRequest::ToolChoice::Required);
+    auto named = parse(kTools + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})");
+    EXPECT_EQ(named.tool_choice, CompletionRequest::ToolChoice::Named);
+    EXPECT_EQ(named.tool_name, "get_weather");
+    EXPECT_EQ(error_of(kTools + R"(,"tool_choice":{"type":"function","function":{"name":"nope"}})").code,
+              "invalid_value");
+    EXPECT_EQ(error_of(R"("tool_choice":"required")").param, "tool_choice");  // no tools to choose from
     EXPECT_EQ(error_of(kTools + R"(,"tool_choice":{"type":"function"})").code, "invalid_type");
     EXPECT_EQ(error_of(kTools + R"(,"tool_choice":"always")").code, "invalid_value");
     EXPECT_EQ(error_of(kTools + R"(,"tool_choice":3)").code, "invalid_type");
