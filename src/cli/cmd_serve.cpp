@@ -190,7 +190,8 @@ void serve(const ServeOptions& o) {
         const server::ShadowConfig& sh = *cfg.shadow;
         std::unique_ptr<server::ShadowCandidate> cand;
         if (server::ModelWorker* w = srv.model_worker(sh.candidate)) {
-            cand = server::local_shadow_candidate(*w, srv.model_extras(sh.candidate)->sha256, sh.timeout_s);
+            cand = server::local_shadow_candidate(*w, srv.model_extras(sh.candidate)->sha256, sh.timeout_s,
+                                                  [&srv] { return srv.models_busy(); });
         } else {
             for (const auto& u : cfg.upstreams)
                 if (std::find(u.models.begin(), u.models.end(), sh.candidate) != u.models.end())

@@ -365,6 +365,8 @@ void validate_serve_config(const ServeConfig& c, const std::string& source) {
         if (!local.count(sh.candidate) && !remote.count(sh.candidate))
             at(sh.candidate_line, "candidate",
                "\"" + sh.candidate + "\" is not a [[models]] alias or a model of a configured [[upstreams]] entry");
+        if (c.audit && c.audit->path == sh.path)
+            at(sh.line, "path", "is the audit log's file; the pairs need a file of their own");
         if (sh.candidate == primary_target)
             at(sh.candidate_line, "candidate",
                "\"" + sh.candidate + "\" is the model that already answers \"" + sh.primary +

@@ -94,6 +94,12 @@ Server::~Server() {
 
 void Server::set_shadow(std::unique_ptr<ShadowMirror> s) { shadow_ = std::move(s); }
 
+bool Server::models_busy() const {
+    for (const auto& m : models_)
+        if (m->running() > 0 || m->waiting() > 0) return true;
+    return false;
+}
+
 const ModelExtras* Server::model_extras(const std::string& alias) const {
     auto it = extras_.find(alias);
     return it == extras_.end() ? nullptr : &it->second;

@@ -64,6 +64,8 @@ public:
     // Shadow evaluation (server/shadow.h): mirrors a sampled share of a model's requests.
     void set_shadow(std::unique_ptr<ShadowMirror> s);
     ModelWorker* model_worker(const std::string& alias) const { return find_model(alias); }
+    // Whether any local model is running or queueing a request (the shadow waits for none).
+    bool models_busy() const;
     const ModelExtras* model_extras(const std::string& alias) const;
     Metrics& metrics() { return metrics_; }
 

@@ -75,12 +75,13 @@ json answer_json(const ShadowAnswer& a, bool full) {
 
 class LocalCandidate : public ShadowCandidate {
 public:
-    LocalCandidate(ModelWorker& w, std::string sha256, double timeout_s)
-        : w_(w), sha256_(std::move(sha256)), timeout_(timeout_s) {}
+    LocalCandidate(ModelWorker& w, std::string sha256, double timeout_s, std::function<bool()> live_busy)
+        : w_(w), sha256_(std::move(sha256)), timeout_(timeout_s), live_busy_(std::move(live_busy)) {}
 
     Outcome answer(const ShadowRequest& r, ShadowAnswer& out) override {
         out.model = out.served_by = w_.alias();
         out.sha256 = sha256_;
+        if (!wait_until_idle()) return Outcome::Busy;
         const auto t0 = std::chrono::steady_clock::now();
         const CompletionRequest& q = r.request;
         const bool chat = q.endpoint == Endpoint::Chat;
@@ -145,12 +146,30 @@ public:
         std::lock_guard<std::mutex> lock(mu_);
         cancelled_ = true;
         if (current_) current_->cancel();
+        idle_cv_.notify_all();
     }
 
 private:
+    // Live traffic first: a request arriving back to back with the one before leaves the
+    // models idle for a few milliseconds only, so idleness must last kShadowIdleSettle.
+    // False when cancelled.
+    bool wait_until_idle() {
+        auto idle_since = std::chrono::steady_clock::now();
+        std::unique_lock<std::mutex> lock(mu_);
+        for (;;) {
+            if (cancelled_) return false;
+            const auto now = std::chrono::steady_clock::now();
+            if (live_busy_ && live_busy_()) idle_since = now;
+            else if (now - idle_since >= kShadowIdleSettle) return true;
+            idle_cv_.wait_for(lock, std::chrono::milliseconds(10));
+        }
+    }
+
     ModelWorker& w_;
     std::string sha256_;
     double timeout_;
+    std::function<bool()> live_busy_;
+    std::condition_variable idle_cv_;
     std::mutex mu_;
     std::shared_ptr<RequestChannel> current_;
     bool cancelled_ = false;
@@ -274,8 +293,9 @@ json shadow_pair_record(const ShadowRequest& r, const ShadowAnswer& candidate, A
                 {"candidate", answer_json(candidate, full)}};
 }
 
-std::unique_ptr<ShadowCandidate> local_shadow_candidate(ModelWorker& w, std::string sha256, double timeout_s) {
-    return std::make_unique<LocalCandidate>(w, std::move(sha256), timeout_s);
+std::unique_ptr<ShadowCandidate> local_shadow_candidate(ModelWorker& w, std::string sha256, double timeout_s,
+                                                        std::function<bool()> live_busy) {
+    return std::make_unique<LocalCandidate>(w, std::move(sha256), timeout_s, std::move(live_busy));
 }
 
 std::unique_ptr<ShadowCandidate> upstream_shadow_candidate(const UpstreamConfig& u, std::string model,

@@ -7,7 +7,8 @@
 // The primary is never touched: a request is offered to the shadow only after its response
 // is complete (non-streamed: sent; streamed: the last chunk written), and offer() never waits.
 // One shadow thread runs the candidate answers one at a time, non-streamed, so shadow work
-// holds at most one of the candidate's sequence slots. At most `max_pending` pairs wait or
+// holds at most one of the candidate's sequence slots; a local candidate starts one only when
+// no live request has run or waited for a moment (live traffic first). At most `max_pending` pairs wait or
 // run; the rest are dropped. A local candidate whose queue is full also drops the pair
 // rather than queue behind, or ahead of, live traffic. Drops, failures and recorded pairs
 // are counted in /metrics (hearth_shadow_requests_total{outcome}).
@@ -24,9 +25,11 @@
 // logprobs; with n > 1 only the first choice is compared. A pair whose candidate failed is
 // recorded with its error.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -93,7 +96,12 @@ public:
 };
 
 // A model served by this process: its own worker queue, its own chat template and parser.
-std::unique_ptr<ShadowCandidate> local_shadow_candidate(ModelWorker& w, std::string sha256, double timeout_s);
+// It shares the cores with live traffic, so it starts an answer only once `live_busy` (any
+// local model running or queueing a request) has been false for kShadowIdleSettle; under
+// continuous load pairs wait, up to max_pending, and the rest are dropped.
+inline constexpr std::chrono::milliseconds kShadowIdleSettle{50};
+std::unique_ptr<ShadowCandidate> local_shadow_candidate(ModelWorker& w, std::string sha256, double timeout_s,
+                                                        std::function<bool()> live_busy);
 // A model of an [[upstreams]] entry: one non-streamed chat request, no retries (chat only:
 // mirrored /v1/completions requests are recorded as failed).
 std::unique_ptr<ShadowCandidate> upstream_shadow_candidate(const UpstreamConfig& u, std::string model,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # $port: set by start_server (lib.sh)
 # End-to-end shadow evaluation: `hearth serve` with two aliases of the tiny fixture model as
 # primary and candidate and `sample = 1`. The openai client (tests/server/shadow_client.py) sends
 # chat, routed, streamed and completion requests; the pairs file must hold one pair per request
@@ -14,7 +15,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
-# shellcheck disable=SC2154  # $port: set by start_server (lib.sh)
 py="$(test_python)" || exit 1
 model="$fixtures/tiny/qwen2-f32.gguf"
 tmp="$(mktemp -d)"
@@ -51,6 +51,13 @@ if "$hearth" serve --config "$tmp/bad.toml" --port 0 >"$tmp/bad.log" 2>&1; then
     echo "FAIL: a shadow candidate that is not served was accepted"; fail=1
 elif ! grep -q "bad.toml:19: shadow.candidate: \"nobody\" is not a \[\[models\]\] alias" "$tmp/bad.log"; then
     echo "FAIL: unexpected message for a bad candidate:"; cat "$tmp/bad.log"; fail=1
+fi
+
+# An upstream candidate is an [[upstreams]] entry, so --offline refuses it before anything starts.
+{ models_toml 4; printf '\n[[upstreams]]\nname = "lab"\nbase_url = "http://10.0.0.5:8000/v1"\nmodels = ["big"]\n'
+  printf '\n[shadow]\nprimary = "primary"\ncandidate = "big"\nsample = 1\npath = "p.jsonl"\n'; } >"$tmp/up.toml"
+if "$hearth" serve --config "$tmp/up.toml" --offline --port 0 >"$tmp/up.log" 2>&1 || ! grep -q "offline: the config names upstreams: lab" "$tmp/up.log"; then
+    echo "FAIL: --offline with an upstream shadow candidate:"; cat "$tmp/up.log"; fail=1
 fi
 
 # The reference: the primary alone, no shadow.

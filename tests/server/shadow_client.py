@@ -3,7 +3,8 @@
   shadow_client.py answers BASE_URL OUT.json   the fixed request set (chat, chat via the route,
                                                streamed chat, completion), answers written as JSON
   shadow_client.py burst BASE_URL N            N concurrent chat requests; fails on any error
-  shadow_client.py latency BASE_URL N          N sequential chat requests; prints their latencies
+  shadow_client.py latency BASE_URL N [GAP_S]  N sequential chat requests GAP_S apart (default 0.5);
+                                               prints their latencies (for the README's figure)
 """
 import json
 import sys
@@ -64,7 +65,7 @@ def burst(base, n):
         sys.exit(1)
 
 
-def latency(base, n):
+def latency(base, n, gap):
     c = client(base)
     chat(c, "primary", "warm up")
     ms = []
@@ -72,9 +73,10 @@ def latency(base, n):
         t0 = time.monotonic()
         chat(c, "primary", f"Describe item {i}.", max_tokens=32)
         ms.append((time.monotonic() - t0) * 1000)
-        time.sleep(0.5)  # let the shadow answer finish, as between requests of live traffic
+        time.sleep(gap)  # with a gap the shadow answer finishes between requests, as in sparse live traffic
     ms.sort()
-    print(json.dumps({"n": n, "median_ms": ms[len(ms) // 2], "min_ms": ms[0], "max_ms": ms[-1]}))
+    print(json.dumps({"n": n, "gap_s": gap, "median_ms": round(ms[len(ms) // 2], 1), "min_ms": round(ms[0], 1),
+                      "max_ms": round(ms[-1], 1)}))
 
 
 if __name__ == "__main__":
@@ -84,4 +86,4 @@ if __name__ == "__main__":
     elif mode == "burst":
         burst(base, int(sys.argv[3]))
     else:
-        latency(base, int(sys.argv[3]))
+        latency(base, int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)

@@ -4,9 +4,12 @@
 // `audit diff --shadow` on a hand-made pairs file whose counts are known.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +19,7 @@
 #include "audit/stats.h"
 #include "core/error.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/shadow.h"
 
 using namespace hearth;
@@ -130,6 +134,88 @@ TEST(ShadowConfig, ErrorsNameFileLineAndKey) {
     // An upstream candidate and an upstream primary are both fine.
     EXPECT_EQ(config_error("\n[shadow]\nprimary = \"coder\"\ncandidate = \"big\"\nsample = 0.1\n" OK_REST), "");
     EXPECT_EQ(config_error("\n[shadow]\nprimary = \"big\"\ncandidate = \"coder\"\nsample = 0.1\n" OK_REST), "");
+}
+
+TEST(ShadowConfig, PairsNeedTheirOwnFile) {
+    EXPECT_NE(config_error("\n[audit]\npath = \"/var/log.jsonl\"\n[shadow]\nprimary = \"coder\"\ncandidate = "
+                           "\"coder-next\"\nsample = 1\npath = \"/var/log.jsonl\"\n")
+                  .find("shadow.path: is the audit log's file"),
+              std::string::npos);
+}
+
+namespace {
+
+// A candidate that answers only when the test lets it, so the mirror's bound can be seen.
+class HeldCandidate : public server::ShadowCandidate {
+public:
+    Outcome answer(const server::ShadowRequest& r, server::ShadowAnswer& out) override {
+        std::unique_lock<std::mutex> lock(mu_);
+        ++started_;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_ || cancelled_; });
+        out.model = "held";
+        out.content = std::string("answer to ") + r.request_id;
+        return cancelled_ ? Outcome::Busy : Outcome::Answered;
+    }
+    void cancel() override {
+        std::lock_guard<std::mutex> lock(mu_);
+        cancelled_ = true;
+        cv_.notify_all();
+    }
+    void wait_started(int n) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return started_ >= n; });
+    }
+    void release() {
+        std::lock_guard<std::mutex> lock(mu_);
+        released_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int started_ = 0;
+    bool released_ = false, cancelled_ = false;
+};
+
+}  // namespace
+
+TEST(ShadowMirror, DropsBeyondMaxPendingAndRecordsTheRest) {
+    const std::string path = ::testing::TempDir() + "/mirror_pairs.jsonl";
+    std::remove(path.c_str());
+    server::ShadowConfig cfg;
+    cfg.primary = "coder";
+    cfg.candidate = "held";
+    cfg.sample = 1;
+    cfg.path = path;
+    cfg.max_pending = 2;
+    server::Metrics metrics;
+    auto held = std::make_unique<HeldCandidate>();
+    HeldCandidate* h = held.get();
+    {
+        server::ShadowMirror mirror(cfg, server::AuditContent::Full, std::move(held), &metrics);
+        EXPECT_TRUE(mirror.selects("coder", "coder", std::string(64, '0')));
+        EXPECT_TRUE(mirror.selects("coding", "coder", std::string(64, '0')));  // a route to the primary
+        EXPECT_FALSE(mirror.selects("other", "other", std::string(64, '0')));
+        for (int i = 0; i < 5; ++i) {
+            auto r = std::make_shared<server::ShadowRequest>();
+            r->request_id = std::string("req") + std::to_string(i);
+            mirror.offer(r);
+            if (i == 0) h->wait_started(1);  // the first is running: one more may wait, the rest drop
+        }
+        EXPECT_EQ(metrics.shadow("dropped"), 3u);
+        h->release();
+        for (int i = 0; i < 500 && metrics.shadow("recorded") < 2; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        EXPECT_EQ(metrics.shadow("recorded"), 2u);
+        EXPECT_NE(metrics.render({}).find("hearth_shadow_requests_total{outcome=\"dropped\"} 3"), std::string::npos);
+    }
+    const auto pairs = audit::read_shadow_pairs(path);
+    ASSERT_EQ(pairs.size(), 2u);
+    EXPECT_EQ(pairs[0]["request_id"], "req0");
+    EXPECT_EQ(pairs[1]["candidate"]["content"], "answer to req1");
+    std::remove(path.c_str());
 }
 
 TEST(ShadowSampling, MatchesHashlib) {
