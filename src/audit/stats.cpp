@@ -40,4 +40,18 @@ Interval newcombe_paired(int64_t a, int64_t b, int64_t c, int64_t d, double z) {
             std::min(1.0, diff + std::sqrt(std::max(0.0, hi_sq)))};
 }
 
+double mcnemar_exact_p(int64_t b, int64_t c) {
+    const int64_t n = b + c, k = std::min(b, c);
+    if (n <= 0) return 1.0;
+    // Binomial terms in log space: n can be in the thousands, where C(n, i) / 2^n under- or
+    // overflows a double taken directly.
+    const double nn = static_cast<double>(n), log_half_n = nn * std::log(0.5), lg_n1 = std::lgamma(nn + 1);
+    double tail = 0;
+    for (int64_t i = 0; i <= k; ++i) {
+        const double ii = static_cast<double>(i);
+        tail += std::exp(lg_n1 - std::lgamma(ii + 1) - std::lgamma(nn - ii + 1) + log_half_n);
+    }
+    return std::min(1.0, 2 * tail);
+}
+
 }  // namespace hearth::audit

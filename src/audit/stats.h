@@ -26,4 +26,10 @@ Interval newcombe_diff(int64_t k1, int64_t n1, int64_t k2, int64_t n2, double z 
 // so p1 = (a+b)/n and p2 = (a+c)/n.
 Interval newcombe_paired(int64_t a, int64_t b, int64_t c, int64_t d, double z = kZ95);
 
+// McNemar's exact test for paired binary outcomes: the two-sided p-value of b against c, the
+// discordant pairs (first only, second only), under Binomial(b + c, 1/2):
+// min(1, 2 * P(X <= min(b, c))); 1 when there are none. Reference values from statsmodels'
+// mcnemar(exact=True) and scipy's binomtest (tools/gen_shadow_references.py).
+double mcnemar_exact_p(int64_t b, int64_t c);
+
 }  // namespace hearth::audit

@@ -4,6 +4,7 @@
 //   hearth audit summary results.jsonl
 //   hearth audit report results.jsonl... --html report.html
 //   hearth audit diff baseline.jsonl current.jsonl      (exit 3 on a significant regression)
+//   hearth audit diff --shadow pairs.jsonl [--json]     (hearth serve's shadow pairs; exit 3 likewise)
 //   hearth audit import tests.csv --out suite.jsonl   (promptfoo-style CSV/JSONL)
 //   hearth audit grader-check labels.jsonl [--judge MODEL | --judge-endpoint URL --judge-model NAME]
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "audit/report_html.h"
 #include "audit/response_cache.h"
 #include "audit/result_log.h"
+#include "audit/shadow_diff.h"
 #include "audit/runner.h"
 #include "cli/common.h"
 #include "core/error.h"
@@ -61,6 +63,13 @@ struct GraderCheckOptions {
     std::string labels, suite = "worldview", split;
     bool misses = false;
     JudgeCliOptions judge;
+};
+
+struct DiffCliOptions {
+    std::string baseline, current, shadow;
+    double alpha = 0.05;
+    size_t top = 10;
+    bool json = false;
 };
 
 struct ReportCliOptions {
@@ -328,7 +337,31 @@ void audit_report(const ReportCliOptions& o) {
     std::fprintf(stderr, "hearth audit report: %zu results -> %s\n", records.size(), o.html.c_str());
 }
 
-void audit_diff(const std::string& base, const std::string& cur) {
+void audit_diff_shadow(const DiffCliOptions& o) {
+    const audit::Grader grader;
+    const auto d = audit::diff_shadow_pairs(audit::read_shadow_pairs(o.shadow), grader, o.alpha, o.top);
+    const std::string s = o.json ? audit::shadow_diff_json(d).dump(1) + "\n" : audit::shadow_diff_text(d);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+    if (audit::any_regression(d)) {
+        std::fprintf(stderr, "hearth audit diff: the candidate regressed significantly\n");
+        std::exit(3);
+    }
+}
+
+void audit_diff(DiffCliOptions o) {
+    // One file of shadow pairs needs no flag: its records say what they are.
+    if (o.shadow.empty() && o.current.empty() && !o.baseline.empty() && audit::is_shadow_pairs_file(o.baseline))
+        o.shadow = o.baseline;
+    if (!o.shadow.empty()) {
+        if (!o.current.empty() || (!o.baseline.empty() && o.baseline != o.shadow))
+            throw Error("audit diff: give either --shadow PAIRS or two results files, not both");
+        return audit_diff_shadow(o);
+    }
+    if (o.baseline.empty() || o.current.empty())
+        throw Error("audit diff: give two results files (baseline current), or --shadow PAIRS");
+    if (o.json) throw Error("audit diff: --json is for --shadow pairs; two runs print their table");
+    const std::string &base = o.baseline, &cur = o.current;
     const auto rows = audit::compare_runs(audit::read_results(base), audit::read_results(cur));
     const std::string s = audit::drift_text(rows);
     std::fwrite(s.data(), 1, s.size(), stdout);
@@ -433,12 +466,22 @@ void register_audit(CLI::App& app) {
     rep->add_option("--title", ro->title, "report title")->capture_default_str();
     rep->callback([ro] { audit_report(*ro); });
 
-    auto dp = std::make_shared<std::pair<std::string, std::string>>();
-    CLI::App* diff =
-        audit->add_subcommand("diff", "compare two runs of the same probes (exit 3 on a significant regression)");
-    diff->add_option("baseline", dp->first, "baseline results JSONL")->required();
-    diff->add_option("current", dp->second, "current results JSONL")->required();
-    diff->callback([dp] { audit_diff(dp->first, dp->second); });
+    auto dp = std::make_shared<DiffCliOptions>();
+    CLI::App* diff = audit->add_subcommand(
+        "diff",
+        "compare two runs of the same probes, or the primary and candidate answers of `hearth serve` shadow pairs "
+        "(exit 3 on a significant regression)");
+    diff->add_option("baseline", dp->baseline, "baseline results JSONL (or a shadow pairs file)");
+    diff->add_option("current", dp->current, "current results JSONL");
+    diff->add_option("--shadow", dp->shadow,
+                     "shadow pairs JSONL ([shadow] path of hearth serve): refusal and deflection of both models with "
+                     "McNemar's exact test, agreement, tokens, latency, and the pairs the candidate refused");
+    diff->add_option("--alpha", dp->alpha, "with --shadow: significance level of the McNemar test")
+        ->check(CLI::Range(1e-9, 0.5))
+        ->capture_default_str();
+    diff->add_option("--top", dp->top, "with --shadow: discordant pairs listed per model pair")->capture_default_str();
+    diff->add_flag("--json", dp->json, "with --shadow: print the comparison as JSON");
+    diff->callback([dp] { audit_diff(*dp); });
 
     auto io = std::make_shared<ImportCliOptions>();
     CLI::App* imp = audit->add_subcommand("import", "convert a promptfoo test file (CSV or JSONL) to a probe suite");

@@ -1,6 +1,7 @@
 // hearth serve: an OpenAI-compatible HTTP server (see src/server/server.h for the routes).
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "audit/hash.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "server/shadow.h"
 
 namespace hearth::cli {
 namespace {
@@ -172,8 +174,8 @@ void serve(const ServeOptions& o) {
         seen.push_back(mc.alias);
         server::ModelExtras ex;
         ex.sampling = mc.sampling;
-        // The audit log names the exact weights that answered: hashed once, here.
-        if (audit) ex.sha256 = audit::sha256_file(mc.path);
+        // The audit log and the shadow pairs name the exact weights that answered: hashed once, here.
+        if (audit || cfg.shadow) ex.sha256 = audit::sha256_file(mc.path);
         auto m = load_model(mc.path);
         srv.add_model(std::make_unique<server::ModelWorker>(mc.alias, mc.path, std::move(m), wo, &srv.metrics()),
                       ex);
@@ -184,6 +186,24 @@ void serve(const ServeOptions& o) {
         started.push_back({{"upstream", u.name}, {"base_url", u.base_url}, {"models", u.models}});
     }
     srv.set_routes(cfg.routes);
+    if (cfg.shadow) {
+        const server::ShadowConfig& sh = *cfg.shadow;
+        std::unique_ptr<server::ShadowCandidate> cand;
+        if (server::ModelWorker* w = srv.model_worker(sh.candidate)) {
+            cand = server::local_shadow_candidate(*w, srv.model_extras(sh.candidate)->sha256, sh.timeout_s,
+                                                  [&srv] { return srv.models_busy(); });
+        } else {
+            for (const auto& u : cfg.upstreams)
+                if (std::find(u.models.begin(), u.models.end(), sh.candidate) != u.models.end())
+                    cand = server::upstream_shadow_candidate(u, sh.candidate, sh.timeout_s);
+        }
+        // Pairs hold prompts and answers: they follow the audit log's content policy unless told.
+        const auto content = sh.content.value_or(cfg.audit ? cfg.audit->content : server::AuditContent::Full);
+        srv.set_shadow(std::make_unique<server::ShadowMirror>(sh, content, std::move(cand), &srv.metrics()));
+        std::fprintf(stderr, "hearth serve: shadow: %.4g of \"%s\" mirrored to \"%s\" -> %s (%s%s)\n", sh.sample,
+                     sh.primary.c_str(), sh.candidate.c_str(), sh.path.c_str(), server::to_string(content),
+                     content == server::AuditContent::Hashes ? ": pairs cannot be graded" : "");
+    }
     if (audit) {
         audit->append_start(started);
         srv.set_audit_log(std::move(audit));
@@ -231,7 +251,8 @@ void register_serve(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("serve", "serve models over an OpenAI-compatible HTTP API");
     sub->add_option("-m,--model", o->models, "GGUF model file (repeat for several models; or [[models]] in --config)");
     sub->add_option("--config", o->config,
-                    "TOML config: [server], [audit], [[models]], [routes], [[keys]], [[upstreams]] (see src/server/config.h)");
+                    "TOML config: [server], [audit], [[models]], [routes], [[keys]], [[upstreams]], [shadow] (see "
+                    "src/server/config.h)");
     sub->add_flag("--hash-key", o->hash_key,
                   "print the SHA-256 of the API key read from standard input (for [[keys]] sha256) and exit");
     sub->add_option("--alias", o->aliases, "name clients use for the model, one per -m (default: the file stem)");

@@ -19,15 +19,6 @@ namespace hearth::server {
 
 using ojson = nlohmann::ordered_json;
 
-namespace {
-
-constexpr int kVersion = 1;
-const std::string kZeroHash(64, '0');
-constexpr std::string_view kHashKey = ",\"hash\":\"";
-constexpr size_t kSuffixLen = 9 + 64 + 2;  // ,"hash":" + hex + "}
-
-std::string errno_text() { return std::strerror(errno); }
-
 std::string utc_now() {
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -39,6 +30,16 @@ std::string utc_now() {
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return buf;
 }
+
+namespace {
+
+constexpr int kVersion = 1;
+const std::string kZeroHash(64, '0');
+constexpr std::string_view kHashKey = ",\"hash\":\"";
+constexpr size_t kSuffixLen = 9 + 64 + 2;  // ,"hash":" + hex + "}
+
+std::string errno_text() { return std::strerror(errno); }
+
 
 bool is_hex64(std::string_view s) {
     if (s.size() != 64) return false;

@@ -135,6 +135,9 @@ VerifyReport verify_audit_log(const std::string& path, const std::string& hmac_k
 // The record hash: SHA-256 of `canonical`, or HMAC-SHA-256 under `hmac_key` when non-empty.
 std::string audit_record_hash(const std::string& canonical, const std::string& hmac_key);
 
+// Now as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), the records' "time" (the shadow pairs use it too).
+std::string utc_now();
+
 // Reads a key file (its bytes, one trailing newline dropped); throws hearth::Error if empty.
 std::string read_hmac_key_file(const std::string& path);
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -281,6 +282,36 @@ ServeConfig parse_serve_config(std::string_view text, const std::string& source,
         if (auto v = s.str("api_key_file")) u.api_key_file = resolve(*v, base_dir);
         c.upstreams.push_back(std::move(u));
     });
+    if (const toml::table* t = top.table("shadow")) {
+        Section s(*t, "shadow", source);
+        ShadowConfig sh;
+        sh.line = t->source().begin.line;
+        auto need = [&](const char* key, const char* what) {
+            auto v = s.str(key);
+            if (!v || v->empty()) s.fail(v ? s.get(key)->source() : t->source(), key, std::string("required: ") + what);
+            return *v;
+        };
+        sh.primary = need("primary", "the model alias, upstream model or route whose requests are mirrored");
+        sh.primary_line = s.get("primary")->source().begin.line;
+        sh.candidate = need("candidate", "the model alias or upstream model that answers the mirrored requests");
+        sh.candidate_line = s.get("candidate")->source().begin.line;
+        const auto sample = s.number("sample", 0.0, 1.0);
+        if (!sample) s.fail(t->source(), "sample", "required: the share of requests mirrored, 0 to 1 (e.g. 0.05)");
+        sh.sample = *sample;
+        if (auto v = s.integer("seed", 0, std::numeric_limits<int64_t>::max())) sh.seed = static_cast<uint64_t>(*v);
+        sh.path = resolve(need("path", "the pairs file to append to (JSON lines)"), base_dir);
+        if (auto v = s.str("content")) {
+            try {
+                sh.content = parse_audit_content(*v);
+            } catch (const Error& e) {
+                s.fail(s.get("content")->source(), "content", e.what());
+            }
+        }
+        if (auto v = s.integer("max_pending", 1, 4096)) sh.max_pending = static_cast<size_t>(*v);
+        if (auto v = s.number("timeout_s", 1.0, 86400.0)) sh.timeout_s = *v;
+        s.done();
+        c.shadow = sh;
+    }
     top.done();
     return c;
 }
@@ -318,6 +349,28 @@ void validate_serve_config(const ServeConfig& c, const std::string& source) {
         for (const auto& m : k.models)
             if (!local.count(m) && !remote.count(m) && !c.routes.count(m))
                 fail("[[keys]] '" + k.id + "' allows model '" + m + "', which is neither served nor a route");
+    }
+    if (c.shadow) {
+        const ShadowConfig& sh = *c.shadow;
+        auto at = [&](int64_t line, const std::string& key, const std::string& msg) {
+            throw Error(source + (line > 0 ? ":" + std::to_string(line) : "") + ": shadow." + key + ": " + msg);
+        };
+        const auto route = c.routes.find(sh.primary);
+        const std::string primary_target = route != c.routes.end() ? route->second : sh.primary;
+        if (!local.count(primary_target) && !remote.count(primary_target))
+            at(sh.primary_line, "primary", "\"" + sh.primary + "\" is not a [[models]] alias, upstream model or route");
+        if (c.routes.count(sh.candidate))
+            at(sh.candidate_line, "candidate",
+               "\"" + sh.candidate + "\" is a route; name the model itself (a [[models]] alias or upstream model)");
+        if (!local.count(sh.candidate) && !remote.count(sh.candidate))
+            at(sh.candidate_line, "candidate",
+               "\"" + sh.candidate + "\" is not a [[models]] alias or a model of a configured [[upstreams]] entry");
+        if (c.audit && c.audit->path == sh.path)
+            at(sh.line, "path", "is the audit log's file; the pairs need a file of their own");
+        if (sh.candidate == primary_target)
+            at(sh.candidate_line, "candidate",
+               "\"" + sh.candidate + "\" is the model that already answers \"" + sh.primary +
+                   "\"; a shadow compares two different models");
     }
 }
 

@@ -13,6 +13,9 @@
 //   [[keys]]    id, sha256 (hex digest of the key: `hearth serve --hash-key`), models (allowed
 //               names; absent = all), max_request_bytes, tokens_per_minute
 //   [[upstreams]] name, base_url, models, api_key_file (sent upstream as a Bearer key)
+//   [shadow]    primary (alias, upstream model or route mirrored), candidate (alias or upstream
+//               model), sample (0..1), seed, path (pairs JSONL), content = "full"|"hashes"
+//               (default: [audit]'s, else full), max_pending, timeout_s (server/shadow.h)
 // Unknown keys and wrong types are errors naming the file, line and key.
 #include <cstdint>
 #include <map>
@@ -62,6 +65,21 @@ struct AuditConfig {
     std::string hmac_key_file;
 };
 
+// Shadow evaluation (server/shadow.h): a sampled share of the requests for `primary` is sent
+// again, after the primary has answered, to `candidate`, and both answers are recorded.
+struct ShadowConfig {
+    std::string primary;    // a [[models]] alias, an upstream model or a [routes] name
+    std::string candidate;  // a [[models]] alias or an upstream model (never a route)
+    double sample = 0;      // share of the primary's requests mirrored (server/shadow.h: which ones)
+    uint64_t seed = 0;      // changes which requests a given share picks
+    std::string path;       // the pairs file (JSON lines)
+    std::optional<AuditContent> content;  // unset: [audit] content, else full
+    size_t max_pending = 4;  // pairs waiting or running; more are dropped (and counted)
+    double timeout_s = 300;  // the most one candidate answer may take
+    // Where the keys were, for the cross-checks' messages (0: not from a file).
+    int64_t line = 0, primary_line = 0, candidate_line = 0;
+};
+
 struct ServeConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
@@ -74,6 +92,7 @@ struct ServeConfig {
     std::map<std::string, std::string> routes;
     std::vector<KeyConfig> keys;
     std::vector<UpstreamConfig> upstreams;
+    std::optional<ShadowConfig> shadow;
 };
 
 // Parses TOML text; `source` names it in errors. Relative paths (models, audit log, key
@@ -86,7 +105,8 @@ ServeConfig load_serve_config(const std::string& path);
 std::pair<std::string, int> parse_listen(const std::string& s);
 
 // Cross-checks: aliases unique, routes name a model or an upstream model and do not shadow
-// one, key model lists name something served, upstream models do not collide with local ones.
+// one, key model lists name something served, upstream models do not collide with local ones,
+// the shadow's primary and candidate are served and are not the same model.
 void validate_serve_config(const ServeConfig& c, const std::string& source);
 
 }  // namespace hearth::server

@@ -46,6 +46,23 @@ void Metrics::count_rejected(const std::string& model) {
     ++rejected_[model];
 }
 
+void Metrics::enable_shadow() {
+    std::lock_guard<std::mutex> lock(mu_);
+    shadow_enabled_ = true;
+    for (const char* o : {"recorded", "failed", "dropped"}) shadow_[o] += 0;
+}
+
+void Metrics::count_shadow(const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++shadow_[outcome];
+}
+
+uint64_t Metrics::shadow(const std::string& outcome) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = shadow_.find(outcome);
+    return it == shadow_.end() ? 0 : it->second;
+}
+
 uint64_t Metrics::requests(const std::string& endpoint, int status) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = requests_.find({endpoint, status});
@@ -100,6 +117,12 @@ std::string Metrics::render(const std::vector<QueueGauge>& queues) const {
         o += "hearth_time_to_first_token_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
         o += "hearth_time_to_first_token_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
         o += "hearth_time_to_first_token_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
+    }
+    if (shadow_enabled_) {
+        family(o, "hearth_shadow_requests_total", "counter",
+               "Requests mirrored to the shadow candidate, by outcome (recorded, failed, dropped).");
+        for (const auto& [outcome, v] : shadow_)
+            o += "hearth_shadow_requests_total{outcome=\"" + prom_escape(outcome) + "\"} " + std::to_string(v) + "\n";
     }
     return o;
 }

@@ -21,6 +21,10 @@ public:
     void observe_ttft(const std::string& model, double seconds);
     void count_cancelled(const std::string& model);
     void count_rejected(const std::string& model);  // queue full (429)
+    // Shadow evaluation (server/shadow.h): outcome "recorded" (both answers written), "failed"
+    // (the candidate failed: written with its error, or the write failed) or "dropped" (no room).
+    void enable_shadow();  // the counter is shown (at 0) from now on
+    void count_shadow(const std::string& outcome);
 
     struct QueueGauge {
         std::string model;
@@ -31,6 +35,7 @@ public:
 
     // Test hooks.
     uint64_t requests(const std::string& endpoint, int status) const;
+    uint64_t shadow(const std::string& outcome) const;
 
 private:
     struct Histogram {
@@ -42,6 +47,8 @@ private:
     std::map<std::pair<std::string, int>, uint64_t> requests_;
     std::map<std::string, uint64_t> prompt_tokens_, completion_tokens_, cancelled_, rejected_;
     std::map<std::string, Histogram> ttft_;
+    bool shadow_enabled_ = false;
+    std::map<std::string, uint64_t> shadow_;  // by outcome
 };
 
 // Prometheus label value escaping (backslash, quote, newline).

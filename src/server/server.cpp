@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "format/gguf.h"
 #include "server/http.h"
+#include "server/shadow.h"
 #include "tokenizer/tokenizer.h"
 #include "server/web_ui.h"
 
@@ -87,7 +88,21 @@ Server::Server(const ServerOptions& opt, ApiKeys keys)
 
 Server::~Server() {
     stop();
+    shadow_.reset();  // its answer in progress uses a model's worker
     for (auto& m : models_) m->stop();
+}
+
+void Server::set_shadow(std::unique_ptr<ShadowMirror> s) { shadow_ = std::move(s); }
+
+bool Server::models_busy() const {
+    for (const auto& m : models_)
+        if (m->running() > 0 || m->waiting() > 0) return true;
+    return false;
+}
+
+const ModelExtras* Server::model_extras(const std::string& alias) const {
+    auto it = extras_.find(alias);
+    return it == extras_.end() ? nullptr : &it->second;
 }
 
 void Server::add_model(std::unique_ptr<ModelWorker> w, ModelExtras extras) {
@@ -396,6 +411,18 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
     } catch (const std::exception& ex) {
         return refuse(ApiError(500, std::string("internal error: ") + ex.what(), "server_error"));
     }
+    // Mirrored to the shadow candidate once the primary's answer is complete (server/shadow.h).
+    std::shared_ptr<ShadowRequest> shadow;
+    if (shadow_ && shadow_->selects(r.model, target, a.request_sha256)) shadow = shadow_request(a, r, target);
+    auto mirror = [this, t0](const std::shared_ptr<ShadowRequest>& sr, const std::string& text, const json& message,
+                             const std::string& finish, int64_t prompt_tokens, int64_t completion_tokens) {
+        set_answer(sr->primary, text, message);
+        sr->primary.finish_reason = finish;
+        sr->primary.prompt_tokens = prompt_tokens;
+        sr->primary.completion_tokens = completion_tokens;
+        sr->primary.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        shadow_->offer(sr);
+    };
 
     if (up) {
         // The upstream sees its own model name when the request came through a route.
@@ -409,7 +436,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
         const std::string api_path = req.path.substr(3);  // "/v1/chat/completions" -> "/chat/completions"
         const std::string key_id = key ? key->id : "";
         const double tpm = key ? key->tokens_per_minute : 0;
-        up->forward(api_path, body, stream, res, [this, audit, t0, stream, key_id, tpm](const UpstreamOutcome& o) {
+        up->forward(api_path, body, stream, res, [this, audit, t0, stream, key_id, tpm, shadow, mirror](const UpstreamOutcome& o) {
             AuditEntry& a = audit->entry;
             const UpstreamUsage u = read_upstream_body(o.body, stream);
             a.status = o.status;
@@ -420,6 +447,8 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
             a.error = o.error.empty() && o.status != 200 ? o.body.substr(0, 2000) : o.error;
             if (tpm > 0) limiter_.charge(key_id, tpm, u.prompt_tokens + u.completion_tokens);
             write_audit(a, t0);
+            if (shadow && o.status == 200 && !o.cancelled)
+                mirror(shadow, u.text, nullptr, u.finish_reason, u.prompt_tokens, u.completion_tokens);
         });
         return;
     }
@@ -516,7 +545,11 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
         a.prompt_tokens = u.prompt;
         a.completion_tokens = u.completion;
         a.finish_reason = StreamAudit::join(reasons);
-        return write_audit(a, t0);
+        write_audit(a, t0);
+        if (shadow)
+            mirror(shadow, ch->result(0).text, out[0].message, out[0].finish, u.prompt,
+                   static_cast<int64_t>(ch->result(0).tokens.size()));
+        return;
     }
 
     res.status = 200;
@@ -588,7 +621,7 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
             return true;
         },
         // Runs once the response is over, however it ended: the record is written here.
-        [this, ch, audit, t0, key_id, tpm, n_choices](bool success) {
+        [this, ch, audit, t0, key_id, tpm, n_choices, shadow, mirror, outs](bool success) {
             ch->cancel();
             AuditEntry& a = audit->entry;
             // A cancelled generation stops at its next token; give it a moment to report its count.
@@ -621,6 +654,13 @@ void Server::handle_generate(const Request& req, Response& res, Endpoint e) {
             if (!audit->written) {
                 audit->written = true;
                 write_audit(a, t0);
+            }
+            if (shadow && success && done && ch->error().empty()) {
+                const auto& g = ch->result(0);
+                const std::string api_finish = finish_reason(g.finish_reason);
+                mirror(shadow, g.text, outs.empty() ? json(nullptr) : outs[0]->message(),
+                       outs.empty() ? api_finish : outs[0]->finish_reason(api_finish), g.n_prompt,
+                       static_cast<int64_t>(g.tokens.size()));
             }
         });
 }

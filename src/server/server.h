@@ -32,6 +32,8 @@ struct Response;
 
 namespace hearth::server {
 
+class ShadowMirror;
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0: any free port (see Server::port())
@@ -59,6 +61,12 @@ public:
     void set_routes(std::map<std::string, std::string> routes) { routes_ = std::move(routes); }
     void set_audit_log(std::unique_ptr<AuditLog> log) { audit_ = std::move(log); }
     AuditLog* audit_log() { return audit_.get(); }
+    // Shadow evaluation (server/shadow.h): mirrors a sampled share of a model's requests.
+    void set_shadow(std::unique_ptr<ShadowMirror> s);
+    ModelWorker* model_worker(const std::string& alias) const { return find_model(alias); }
+    // Whether any local model is running or queueing a request (the shadow waits for none).
+    bool models_busy() const;
+    const ModelExtras* model_extras(const std::string& alias) const;
     Metrics& metrics() { return metrics_; }
 
     // Binds the socket (throws hearth::Error if it cannot) and returns the port.
@@ -89,6 +97,7 @@ private:
     std::vector<std::unique_ptr<Upstream>> upstreams_;
     std::map<std::string, std::string> routes_;
     std::unique_ptr<AuditLog> audit_;
+    std::unique_ptr<ShadowMirror> shadow_;  // ends before the models stop (~Server)
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     int64_t started_ = 0;
