@@ -60,12 +60,14 @@ CONTEXTS = {
     ],
 }
 
+# "Markdown" is left out on purpose: asked for a "Markdown-Codeblock", the default model wraps
+# its code in a ```markdown fence around the ```c one.
 SUFFIX = {
     "en": " Reply with the complete code in one fenced code block.",
-    "zh": "请把完整代码放在一个 Markdown 代码块中回复。",
-    "de": " Antworte mit dem vollständigen Code in einem einzigen Markdown-Codeblock.",
-    "fr": " Réponds avec le code complet dans un seul bloc de code Markdown.",
-    "es": " Responde con el código completo en un único bloque de código Markdown.",
+    "zh": "请把完整代码放在一个代码块中回复。",
+    "de": " Antworte mit dem vollständigen Code in einem einzigen Codeblock.",
+    "fr": " Réponds avec le code complet dans un seul bloc de code.",
+    "es": " Responde con el código completo en un único bloque de código.",
 }
 
 # (slug, code language, {language: task}).

@@ -230,7 +230,21 @@ std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::s
         }
     }
     if (inside && !body.empty()) out.push_back({lang.empty() ? default_language : normalize_code_language(lang), body});
-    return out;
+    // Models asked for "a Markdown code block" often wrap the real one in ```markdown: the outer
+    // fence then closes at the inner closing fence, leaving "```c ..." as its body. Take the
+    // blocks inside such a wrapper instead of the wrapper.
+    std::vector<CodeBlock> unwrapped;
+    for (auto& b : out) {
+        if (b.language == "markdown" || b.language == "md") {
+            auto inner = extract_code_blocks(b.code, default_language);
+            if (!inner.empty()) {
+                for (auto& i : inner) unwrapped.push_back(std::move(i));
+                continue;
+            }
+        }
+        unwrapped.push_back(std::move(b));
+    }
+    return unwrapped;
 }
 
 nlohmann::ordered_json finding_json(const Finding& f) {

@@ -51,6 +51,18 @@ TEST(AuditCodeScan, ExtractsFencedBlocks) {
     EXPECT_EQ(normalize_code_language("py3"), "python");
 }
 
+TEST(AuditCodeScan, UnwrapsBlocksInsideAMarkdownFence) {
+    // As the default model answered a German prompt: the C block inside a ```markdown one.
+    auto b = extract_code_blocks("Hier:\n```markdown\n```c\nint main(void) { return 0; }\n```\n", "python");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].language, "c");
+    EXPECT_EQ(b[0].code, "int main(void) { return 0; }\n");
+    // A markdown block with no fence inside stays what it is.
+    b = extract_code_blocks("```md\n# Title\n```\n", "sql");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].language, "md");
+}
+
 TEST(AuditCodeScan, BanditFindsInjectionPickleAndMd5) {
     CodeScanner s;
     if (s.tool_for("python").empty()) GTEST_SKIP() << "bandit not installed (scripts/install-audit-tools.sh)";
