@@ -202,7 +202,9 @@ std::string normalize_code_language(const std::string& tag) {
     return t;
 }
 
-std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::string& default_language) {
+namespace {
+
+std::vector<CodeBlock> extract_blocks(const std::string& text, const std::string& default_language, int depth) {
     std::vector<CodeBlock> out;
     std::istringstream in(text);
     std::string line, fence, body, lang;
@@ -232,11 +234,12 @@ std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::s
     if (inside && !body.empty()) out.push_back({lang.empty() ? default_language : normalize_code_language(lang), body});
     // Models asked for "a Markdown code block" often wrap the real one in ```markdown: the outer
     // fence then closes at the inner closing fence, leaving "```c ..." as its body. Take the
-    // blocks inside such a wrapper instead of the wrapper.
+    // blocks inside such a wrapper instead of the wrapper (two levels at most: the answer is
+    // untrusted text, and a pile of nested wrappers must not run the stack out).
     std::vector<CodeBlock> unwrapped;
     for (auto& b : out) {
-        if (b.language == "markdown" || b.language == "md") {
-            auto inner = extract_code_blocks(b.code, default_language);
+        if ((b.language == "markdown" || b.language == "md") && depth < 2) {
+            auto inner = extract_blocks(b.code, default_language, depth + 1);
             if (!inner.empty()) {
                 for (auto& i : inner) unwrapped.push_back(std::move(i));
                 continue;
@@ -245,6 +248,12 @@ std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::s
         unwrapped.push_back(std::move(b));
     }
     return unwrapped;
+}
+
+}  // namespace
+
+std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::string& default_language) {
+    return extract_blocks(text, default_language, 0);
 }
 
 nlohmann::ordered_json finding_json(const Finding& f) {

@@ -61,6 +61,12 @@ TEST(AuditCodeScan, UnwrapsBlocksInsideAMarkdownFence) {
     b = extract_code_blocks("```md\n# Title\n```\n", "sql");
     ASSERT_EQ(b.size(), 1u);
     EXPECT_EQ(b[0].language, "md");
+    // Wrappers nested deeper than two levels are left as they are, however many there are.
+    std::string pile;
+    for (int i = 0; i < 20000; ++i) pile += "```markdown\n";
+    b = extract_code_blocks(pile + "x = 1\n```\n", "python");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].language, "markdown");
 }
 
 TEST(AuditCodeScan, BanditFindsInjectionPickleAndMd5) {
