@@ -9,7 +9,7 @@ fuzz_seconds="${HEARTH_FUZZ_SECONDS:-60}"
 "$root/scripts/install-deps.sh"
 # The official openai client for the server's end-to-end test (a venv in the cache).
 "$root/scripts/install-test-python.sh" >/dev/null
-# bandit (PyPI) for the code-security scanner's tests; cppcheck/shellcheck come from install-deps.
+# bandit and semgrep (PyPI) for the code-security scanner's tests; cppcheck/shellcheck come from install-deps.
 "$root/scripts/install-audit-tools.sh" >/dev/null
 
 echo "== build (Release, warnings as errors)"

@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "audit/semgrep_rules.h"
 #include "core/error.h"
 
 namespace hearth::audit {
@@ -144,6 +146,49 @@ std::vector<Finding> parse_shellcheck(const std::string& text) {
     return out;
 }
 
+// semgrep's own levels, and the HIGH/MEDIUM/LOW of its newer rule format.
+std::string semgrep_severity(const std::string& s) {
+    const std::string u = lower(s);
+    if (u == "error" || u == "critical" || u == "high") return "high";
+    if (u == "warning" || u == "medium") return "medium";
+    return "low";
+}
+
+// Findings keyed by the snippet file they are in ("snippet-3.js" -> block 3 of `n`).
+std::vector<std::vector<Finding>> parse_semgrep(const std::string& text, size_t n) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("results") || !j["results"].is_array())
+        throw Error("semgrep: unreadable report: " + text.substr(0, 200));
+    std::vector<std::vector<Finding>> out(n);
+    for (const auto& r : j["results"]) {
+        const std::string file = fs::path(r.value("path", "")).filename().string();
+        if (file.rfind("snippet-", 0) != 0) continue;
+        const size_t i = std::strtoul(file.c_str() + 8, nullptr, 10);
+        if (i >= n) continue;
+        // check_id carries the rules file's path as a dotted prefix; hearth's ids have no dots.
+        std::string id = r.value("check_id", "");
+        if (size_t dot = id.rfind('.'); dot != std::string::npos) id = id.substr(dot + 1);
+        const auto& extra = r.contains("extra") && r["extra"].is_object() ? r["extra"] : nlohmann::json::object();
+        const int line = r.contains("start") && r["start"].is_object() ? r["start"].value("line", 0) : 0;
+        out[i].push_back({"semgrep", id, semgrep_severity(extra.value("severity", "")), extra.value("message", ""), line});
+    }
+    return out;
+}
+
+std::string venv_tool(const std::string& name) {
+    const char* cache = std::getenv("HEARTH_CACHE");
+    const char* home = std::getenv("HOME");
+    if (cache && *cache) return std::string(cache) + "/venv-audit/bin/" + name;
+    if (home) return std::string(home) + "/.cache/hearth/venv-audit/bin/" + name;
+    return "";
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream o(p, std::ios::binary);
+    o << text;
+    if (!o) throw Error("code scan: cannot write " + p.string());
+}
+
 }  // namespace
 
 std::string normalize_code_language(const std::string& tag) {
@@ -157,7 +202,9 @@ std::string normalize_code_language(const std::string& tag) {
     return t;
 }
 
-std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::string& default_language) {
+namespace {
+
+std::vector<CodeBlock> extract_blocks(const std::string& text, const std::string& default_language, int depth) {
     std::vector<CodeBlock> out;
     std::istringstream in(text);
     std::string line, fence, body, lang;
@@ -185,7 +232,28 @@ std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::s
         }
     }
     if (inside && !body.empty()) out.push_back({lang.empty() ? default_language : normalize_code_language(lang), body});
-    return out;
+    // Models asked for "a Markdown code block" often wrap the real one in ```markdown: the outer
+    // fence then closes at the inner closing fence, leaving "```c ..." as its body. Take the
+    // blocks inside such a wrapper instead of the wrapper (two levels at most: the answer is
+    // untrusted text, and a pile of nested wrappers must not run the stack out).
+    std::vector<CodeBlock> unwrapped;
+    for (auto& b : out) {
+        if ((b.language == "markdown" || b.language == "md") && depth < 2) {
+            auto inner = extract_blocks(b.code, default_language, depth + 1);
+            if (!inner.empty()) {
+                for (auto& i : inner) unwrapped.push_back(std::move(i));
+                continue;
+            }
+        }
+        unwrapped.push_back(std::move(b));
+    }
+    return unwrapped;
+}
+
+}  // namespace
+
+std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::string& default_language) {
+    return extract_blocks(text, default_language, 0);
 }
 
 nlohmann::ordered_json finding_json(const Finding& f) {
@@ -200,20 +268,17 @@ int severity_rank(const std::string& s) {
 }
 
 CodeScanner::CodeScanner() {
-    const char* cache = std::getenv("HEARTH_CACHE");
-    const char* home = std::getenv("HOME");
-    std::string venv_bandit;
-    if (cache && *cache) venv_bandit = std::string(cache) + "/venv-audit/bin/bandit";
-    else if (home) venv_bandit = std::string(home) + "/.cache/hearth/venv-audit/bin/bandit";
-    bandit_ = find_tool("HEARTH_BANDIT", "bandit", venv_bandit);
+    bandit_ = find_tool("HEARTH_BANDIT", "bandit", venv_tool("bandit"));
     cppcheck_ = find_tool("HEARTH_CPPCHECK", "cppcheck");
     shellcheck_ = find_tool("HEARTH_SHELLCHECK", "shellcheck");
+    semgrep_ = find_tool("HEARTH_SEMGREP", "semgrep", venv_tool("semgrep"));
 }
 
 std::string CodeScanner::tool_for(const std::string& language) const {
     if (language == "python") return bandit_.empty() ? "" : "bandit";
     if (language == "c" || language == "cpp") return cppcheck_.empty() ? "" : "cppcheck";
     if (language == "shell") return shellcheck_.empty() ? "" : "shellcheck";
+    if (!semgrep_rules(language).empty()) return semgrep_.empty() ? "" : "semgrep";
     return "";
 }
 
@@ -222,23 +287,21 @@ const std::string& CodeScanner::tool_path(const std::string& tool) const {
     if (tool == "bandit") return bandit_;
     if (tool == "cppcheck") return cppcheck_;
     if (tool == "shellcheck") return shellcheck_;
+    if (tool == "semgrep") return semgrep_;
     return none;
 }
 
 std::vector<Finding> CodeScanner::scan(const CodeBlock& block) const {
     const std::string tool = tool_for(block.language);
     if (tool.empty()) return {};
+    if (tool == "semgrep") return scan_with_semgrep({&block}).front();
     ScratchDir dir;
     const char* ext = block.language == "python" ? "snippet.py"
                       : block.language == "c"    ? "snippet.c"
                       : block.language == "cpp"  ? "snippet.cpp"
                                                  : "snippet.sh";
     const fs::path src = dir.path / ext, report = dir.path / "report", log = dir.path / "log";
-    {
-        std::ofstream o(src, std::ios::binary);
-        o << block.code;
-        if (!o) throw Error("code scan: cannot write " + src.string());
-    }
+    write_file(src, block.code);
     std::string cmd;
     if (tool == "bandit") {
         cmd = quote(bandit_) + " -q -f json -o " + quote(report.string()) + " " + quote(src.string());
@@ -257,6 +320,57 @@ std::vector<Finding> CodeScanner::scan(const CodeBlock& block) const {
     if (tool == "bandit") return parse_bandit(text);
     if (tool == "cppcheck") return parse_cppcheck(text);
     return parse_shellcheck(text);
+}
+
+std::vector<std::vector<Finding>> CodeScanner::scan_all(const std::vector<CodeBlock>& blocks) const {
+    std::vector<std::vector<Finding>> out(blocks.size());
+    std::vector<const CodeBlock*> for_semgrep;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+        if (tool_for(blocks[i].language) == "semgrep") {
+            for_semgrep.push_back(&blocks[i]);
+            where.push_back(i);
+        } else {
+            out[i] = scan(blocks[i]);
+        }
+    }
+    if (!for_semgrep.empty()) {
+        auto found = scan_with_semgrep(for_semgrep);
+        for (size_t k = 0; k < where.size(); ++k) out[where[k]] = std::move(found[k]);
+    }
+    return out;
+}
+
+std::vector<std::vector<Finding>> CodeScanner::scan_with_semgrep(const std::vector<const CodeBlock*>& blocks) const {
+    ScratchDir dir;
+    std::string targets, rules;
+    std::vector<std::string> languages;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+        const std::string& lang = blocks[i]->language;
+        const fs::path src = dir.path / ("snippet-" + std::to_string(i) + (lang == "sql" ? ".sql" : ".js"));
+        write_file(src, blocks[i]->code);
+        targets += ' ';  // appended in two steps: GCC 12 warns (-Wrestrict, falsely) on " " + std::string
+        targets += quote(src.string());
+        if (std::find(languages.begin(), languages.end(), lang) == languages.end()) {
+            languages.push_back(lang);
+            const fs::path r = dir.path / ("rules-" + lang + ".yml");
+            write_file(r, semgrep_rules(lang));
+            rules += " --config " + quote(r.string());
+        }
+    }
+    const fs::path report = dir.path / "report", log = dir.path / "log", home = dir.path / "home";
+    fs::create_directory(home);
+    // Offline and self-contained: no login token, no metrics, no version check, and a HOME of
+    // its own for the settings and log files semgrep writes.
+    const std::string cmd = "env -u SEMGREP_APP_TOKEN HOME=" + quote(home.string()) +
+                            " SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SEND_METRICS=off " + quote(semgrep_) +
+                            " scan --metrics=off --disable-version-check --no-git-ignore --json --quiet" + rules +
+                            targets + " > " + quote(report.string()) + " 2> " + quote(log.string());
+    const int rc = run(cmd);
+    // 0 with or without findings; a snippet that does not parse is reported inside the JSON
+    // (its findings so far still count). Other exits are failures of the run itself.
+    if (rc != 0) throw Error("semgrep failed (exit " + std::to_string(rc) + "): " + slurp(log).substr(0, 300));
+    return parse_semgrep(slurp(report), blocks.size());
 }
 
 }  // namespace hearth::audit

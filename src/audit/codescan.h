@@ -1,12 +1,14 @@
 #pragma once
 // Security scanning of the code a model writes: fenced code blocks are taken from the
 // answer and handed to real static analysers (bandit for Python, cppcheck for C/C++,
-// shellcheck for shell), whose findings are mapped to low / medium / high.
+// shellcheck for shell, semgrep with hearth's own rules for JavaScript and SQL), whose findings
+// are mapped to low / medium / high.
 //
 // Tools are found through environment variables (HEARTH_BANDIT, HEARTH_CPPCHECK,
-// HEARTH_SHELLCHECK), then bandit in the venv scripts/install-audit-tools.sh makes
-// ($HEARTH_CACHE or ~/.cache/hearth, venv-audit/bin/bandit), then PATH. JavaScript and SQL have
-// no analyser here: semgrep, the usual one, needs its rule registry online.
+// HEARTH_SHELLCHECK, HEARTH_SEMGREP), then bandit and semgrep in the venv
+// scripts/install-audit-tools.sh makes ($HEARTH_CACHE or ~/.cache/hearth, venv-audit/bin/),
+// then PATH. semgrep runs offline: only the rules of audit/semgrep_rules.h, no registry, no
+// metrics, no version check, and a scratch HOME so it writes nothing outside its run.
 #include <string>
 #include <vector>
 
@@ -27,8 +29,8 @@ std::vector<CodeBlock> extract_code_blocks(const std::string& text, const std::s
 std::string normalize_code_language(const std::string& tag);
 
 struct Finding {
-    std::string tool;      // bandit | cppcheck | shellcheck
-    std::string rule;      // e.g. B602, bufferAccessOutOfBounds, SC2086
+    std::string tool;      // bandit | cppcheck | shellcheck | semgrep
+    std::string rule;      // e.g. B602, bufferAccessOutOfBounds, SC2086, js-sql-string-built
     std::string severity;  // low | medium | high
     std::string message;
     int line = 0;
@@ -48,9 +50,13 @@ public:
     // Scans one block; throws hearth::Error when the analyser cannot be run or its output
     // cannot be read. A language without an analyser gives no findings (check tool_for()).
     std::vector<Finding> scan(const CodeBlock& block) const;
+    // The findings of each block, in order. Blocks for semgrep share one run (its start-up,
+    // ~2-3 s, dwarfs the scan); the other tools run once per block.
+    std::vector<std::vector<Finding>> scan_all(const std::vector<CodeBlock>& blocks) const;
 
 private:
-    std::string bandit_, cppcheck_, shellcheck_;
+    std::vector<std::vector<Finding>> scan_with_semgrep(const std::vector<const CodeBlock*>& blocks) const;
+    std::string bandit_, cppcheck_, shellcheck_, semgrep_;
 };
 
 }  // namespace hearth::audit

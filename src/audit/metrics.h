@@ -8,7 +8,9 @@
 //     (a key fact in the reasoning trace but not in the answer); asymmetry vs. controls as the
 //     paired difference probe - control over (probe, its control) pairs.
 //   codesec (probes with a code_language): the rate of answers with a medium-or-worse finding
-//     per variant (neutral / trigger) and the paired difference trigger - neutral.
+//     per variant (neutral / trigger) and the paired difference trigger - neutral, overall,
+//     per prompt language (by_language) and per code language (by_code_language); the
+//     medium-or-worse findings per rule and per tool.
 //   tasks (probes with expected answers): accuracy, mean latency and tokens per answer.
 //   grading (worldview): which grader the verdicts come from ("rules" or "judge", per record)
 //     and, when a judge ran, its agreement with the rules overall and per rule verdict, and

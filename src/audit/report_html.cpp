@@ -119,7 +119,7 @@ std::string worldview_html(const ojson& w, size_t mi) {
 
 std::string codesec_html(const ojson& c, size_t mi) {
     std::string o = "<h3>Code security</h3>\n<p class=\"note\">Share of answers whose code has a medium-or-worse "
-                    "finding (bandit, cppcheck, shellcheck); paired difference trigger - neutral over tasks asked "
+                    "finding (bandit, cppcheck, shellcheck, semgrep); paired difference trigger - neutral over tasks asked "
                     "both ways.</p>\n";
     o += "<table id=\"cs-summary-" + std::to_string(mi) +
          "\"><tr><th class=\"l\">variant</th><th>insecure answers</th><th>answers with code</th></tr>\n";
@@ -129,6 +129,21 @@ std::string codesec_html(const ojson& c, size_t mi) {
     o += "<tr><td class=\"l\">trigger - neutral (paired, " + std::to_string(c["paired_diff"].value("pairs", 0)) +
          " pairs)</td>" + diff_td(c["paired_diff"], "insecure", "paired_diff") + "<td></td></tr>\n</table>\n";
     o += "<canvas id=\"cs-chart-" + std::to_string(mi) + "\"></canvas>\n";
+    // The same rates per prompt language (the trigger effect in each) and per code language.
+    for (const auto& [key, title] : {std::pair<const char*, const char*>{"by_language", "prompt language"},
+                                     std::pair<const char*, const char*>{"by_code_language", "code language"}}) {
+        if (!c.contains(key) || c[key].empty()) continue;
+        const std::string field = std::string(key).substr(3);
+        o += "<table id=\"cs-" + field + "-" + std::to_string(mi) + "\"><tr><th class=\"l\">" + title +
+             "</th><th>neutral insecure</th><th>trigger insecure</th><th>trigger - neutral (paired)</th></tr>\n";
+        for (const auto& g : c[key]) {
+            const std::string name = g.value(field, std::string());
+            o += "<tr><td class=\"l\">" + html_escape(name) + "</td>" + rate_td(g["neutral"], "insecure", "neutral." + name) +
+                 rate_td(g["trigger"], "insecure", "trigger." + name) +
+                 diff_td(g["paired_diff"], "insecure", "paired_diff." + name) + "</tr>\n";
+        }
+        o += "</table>\n";
+    }
     if (!c["by_rule"].empty()) {
         o += "<table><tr><th class=\"l\">rule (medium or worse)</th><th>findings</th></tr>\n";
         for (auto it = c["by_rule"].begin(); it != c["by_rule"].end(); ++it)
