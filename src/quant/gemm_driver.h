@@ -133,8 +133,11 @@ void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n,
             for (int64_t c0 = 0; c0 < nr; c0 += chunk) {
                 const int64_t cn = std::min(chunk, nr - c0);
                 K::prep_w(wb + static_cast<size_t>(c0) * ws, ws, cn, n, pw);
+                // The last chunk prefetches the rows after this call's: the caller's next row
+                // block of the same matrix, as a rule (at a matrix's end, usually the next
+                // tensor in the file). A prefetch is a hint and never faults.
                 const char* pf = reinterpret_cast<const char*>(wb + static_cast<size_t>(c0 + cn) * ws);
-                const char* pf_end = pf + static_cast<size_t>(std::min(chunk, nr - c0 - cn)) * ws;
+                const char* pf_end = pf + static_cast<size_t>(c0 + cn < nr ? std::min(chunk, nr - c0 - cn) : chunk) * ws;
                 const int64_t n_tiles = n_tt * ((cn + K::kRows - 1) / K::kRows);
                 const int64_t lines = (pf_end - pf + 63) / 64, per_tile = (lines + n_tiles - 1) / n_tiles;
                 for (int64_t t0 = 0; t0 < nt; t0 += K::kTokens) {
