@@ -170,11 +170,14 @@ TEST_P(GemmTile, LegacyTilesEqualPerRowKernelExactly) {
         // nt 1 through the unpacking tiles; 16 x 64 is the block matmul hands out. 9 rows x
         // 1..17 tokens: batched decode of that many sequences, where 2-4 tokens take raw
         // weight rows one at a time against prepared activations.
-        std::vector<std::pair<int64_t, int64_t>> shapes{{6, 7}, {16, 64}, {3, 4}};
+        // 150 x 16: a batched decode's row block, laid out in chunks of 64 rows (the next
+        // chunk prefetched while one computes), with a short last chunk and a last row group
+        // that is not a full 4 x 4 tile.
+        std::vector<std::pair<int64_t, int64_t>> shapes{{6, 7}, {16, 64}, {3, 4}, {150, 16}};
         for (int64_t nt = 1; nt <= 17; ++nt) shapes.push_back({9, nt});
         for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 9, 28, 152}) {
             for (auto [nr, nt] : shapes) {
-                if (nt == 64 && blocks > 28) continue;
+                if ((nt == 64 || nr == 150) && blocks > 28) continue;
                 const int64_t n = blocks * 32;
                 for (Fill fill : {Fill::Random, Fill::AllOnes, Fill::Min}) {
                     const auto w = make_matrix(t, nr, n, fill, rng);
@@ -192,6 +195,36 @@ TEST_P(GemmTile, LegacyTilesEqualPerRowKernelExactly) {
             }
         }
     }
+}
+
+// Many rows and 5-16 tokens take the prepared path in chunks of rows (fewer rows per chunk
+// for wide K-quant rows); every chunk boundary and the partial last one against the scalar
+// reference.
+TEST_P(GemmTile, ChunkedPreparedRowsMatchScalarReference) {
+    const DType t = GetParam();
+    const int64_t n = (dtype_info(t).block_elems == 256 ? 20 : 28) * dtype_info(t).block_elems;
+    std::mt19937 rng(static_cast<unsigned>(t) + 41);
+    const GemmFn ref = pick_gemm(scalar_gemm_kernels(), t);
+    int checked = 0;
+    for (const auto& [name, k] : gemm_levels()) {
+        const GemmFn g = pick_gemm(*k, t);
+        if (!g) continue;
+        for (auto [nr, nt] : std::vector<std::pair<int64_t, int64_t>>{{150, 16}, {37, 9}, {70, 5}}) {
+            const auto w = make_matrix(t, nr, n, Fill::Random, rng);
+            const Acts a = make_acts(t, nt, n, false, rng);
+            const size_t rb = dtype_row_bytes(t, n);
+            std::vector<float> want(static_cast<size_t>(nr * nt)), got(want.size(), -1.f);
+            ref(w.data(), rb, a.q.data(), a.row, n, want.data(), static_cast<size_t>(nr), nr, nt);
+            g(w.data(), rb, a.q.data(), a.row, n, got.data(), static_cast<size_t>(nr), nr, nt);
+            for (int64_t tt = 0; tt < nt; ++tt)
+                for (int64_t r = 0; r < nr; ++r)
+                    EXPECT_NEAR(got[static_cast<size_t>(tt * nr + r)], want[static_cast<size_t>(tt * nr + r)],
+                                bound(t, w.data() + r * rb, a.f.data() + tt * n, n))
+                        << dtype_name(t) << " " << name << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << tt;
+            ++checked;
+        }
+    }
+    if (checked == 0) GTEST_SKIP() << "no SIMD tile kernel for " << dtype_name(t) << " on this CPU";
 }
 
 INSTANTIATE_TEST_SUITE_P(TiledTypes, GemmTile, ::testing::ValuesIn(kTiled),
@@ -226,6 +259,36 @@ TEST_P(MatmulShapes, MatchesPerRowVecDot) {
                             << dtype_name(t) << " rows=" << rows << " tokens=" << tokens << " threads=" << threads;
                     }
             }
+        }
+    }
+}
+
+// A batched decode of 5-16 sequences over a tall matrix: row blocks of up to 512 rows, each
+// run in prefetched chunks, on 1 and 2 threads.
+TEST_P(MatmulShapes, TallMatrixBatchedDecodeMatchesPerRowVecDot) {
+    const DType t = GetParam();
+    const int64_t be = dtype_info(t).block_elems;
+    std::mt19937 rng(static_cast<unsigned>(t) * 29 + 1);
+    const int64_t rows = 4100, n = (be == 256 ? 1 : 4) * be;
+    const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
+    backend::cpu::Weight w;
+    w.type = t;
+    w.cols = n;
+    w.rows = rows;
+    w.row_bytes = dtype_row_bytes(t, n);
+    w.data = wm.data();
+    for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        for (int64_t tokens : {5, 16}) {
+            const Acts a = make_acts(t, tokens, n, false, rng);
+            std::vector<float> y(static_cast<size_t>(rows * tokens));
+            backend::cpu::matmul(pool, w, a.f.data(), tokens, y.data());
+            for (int64_t tt = 0; tt < tokens; ++tt)
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float want = vec_dot(t, wm.data() + r * w.row_bytes, a.q.data() + tt * a.row, n);
+                    ASSERT_NEAR(y[static_cast<size_t>(tt * rows + r)], want, bound(t, wm.data() + r * w.row_bytes, a.f.data() + tt * n, n))
+                        << dtype_name(t) << " rows=" << rows << " tokens=" << tokens << " threads=" << threads << " r=" << r;
+                }
         }
     }
 }

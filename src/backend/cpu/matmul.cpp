@@ -11,6 +11,9 @@ namespace hearth::backend::cpu {
 namespace {
 std::atomic<bool> g_reference{false};
 
+// Up to this many tokens per call is a decode step of that many batched sequences.
+constexpr int64_t kBatchedDecodeTokens = 16;
+
 void matmul_reference(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y) {
     pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
         std::vector<float> row(static_cast<size_t>(w.cols));
@@ -86,6 +89,13 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
         // contiguous share of rows per thread, so each reads one long sequential stream (the
         // prefetcher restarts at every jump between interleaved small blocks).
         c.rb = std::max<int64_t>(16, (w.rows + nth - 1) / nth);
+    } else if (n_tokens <= kBatchedDecodeTokens) {
+        // A batched decode of 5-16 sequences: every token in one item, and taller row blocks
+        // than prefill's, since the tile loop prefetches the next chunk of a block's rows while
+        // the current one computes and so streams only within an item; still about four items
+        // per thread, claimed dynamically, so a thread slowed by other load does not hold up
+        // the step.
+        c.rb = std::clamp<int64_t>(w.rows / (4 * nth) / 64 * 64, 64, 512);
     }
     c.n_rb = (w.rows + c.rb - 1) / c.rb;
     c.tb = std::min<int64_t>(n_tokens, 64);
