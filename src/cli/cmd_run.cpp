@@ -3,7 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "chat/grammar.h"
+#include "chat/grammar_matcher.h"
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -25,7 +28,24 @@ struct RunOptions {
     bool print_ids = false;
     std::vector<std::string> stop;
     std::string grammar_file;  // GBNF: only text the grammar derives is generated
+    std::string schema_file;   // JSON schema: only JSON values it accepts are generated
 };
+
+std::shared_ptr<const chat::Grammar> load_schema_grammar(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot read JSON schema file");
+    nlohmann::ordered_json schema;
+    try {
+        schema = nlohmann::ordered_json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(path + ": not valid JSON: " + e.what());
+    }
+    try {
+        return std::make_shared<const chat::Grammar>(chat::Grammar::from_schema(schema));
+    } catch (const Error& e) {
+        throw Error(path + ": " + e.what());
+    }
+}
 
 void run(const RunOptions& o) {
     std::string prompt = o.prompt;
@@ -56,6 +76,9 @@ void run(const RunOptions& o) {
     if (!o.grammar_file.empty())
         constraint = std::make_unique<chat::GrammarConstraint>(
             std::make_shared<const chat::Grammar>(chat::load_gbnf_file(o.grammar_file)), chat::TokenIndex::build(tok));
+    if (!o.schema_file.empty())
+        constraint =
+            std::make_unique<chat::GrammarConstraint>(load_schema_grammar(o.schema_file), chat::TokenIndex::build(tok));
     engine::GenerateOptions g;
     g.constraint = constraint.get();
     g.max_tokens = o.n_predict;
@@ -108,7 +131,9 @@ void register_run(CLI::App& app) {
     sub->add_flag("--verbose-prompt", o->verbose_prompt, "print the prompt's token ids");
     sub->add_flag("--print-ids", o->print_ids, "print the generated token ids after the text");
     sub->add_option("--stop", o->stop, "stop string (repeatable)");
-    sub->add_option("--grammar", o->grammar_file, "constrain the output to a GBNF grammar file (rule 'root')");
+    auto* gr = sub->add_option("--grammar", o->grammar_file, "constrain the output to a GBNF grammar file (rule 'root')");
+    sub->add_option("--json-schema", o->schema_file, "constrain the output to JSON valid under a JSON schema file")
+        ->excludes(gr);
     sub->callback([o] {
         if (o->prompt.empty() && o->prompt_file.empty()) throw Error("give a prompt with -p TEXT or -f FILE");
         run(*o);

@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include "chat/grammar.h"
+#include "chat/grammar_matcher.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -215,6 +216,35 @@ json normalise_content(const json& c, size_t index) {
     return text;
 }
 
+// response_format {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}: the
+// schema compiled to a grammar (chat/json_schema.h), so the answer always validates; "strict"
+// changes nothing because generation is always held to the schema. Without a schema, any object.
+std::shared_ptr<const chat::Grammar> json_schema_grammar(const json& rf) {
+    if (!rf.contains("json_schema") || !rf["json_schema"].is_object())
+        throw invalid_request("response_format 'json_schema' needs a 'json_schema' object with a 'name' and a 'schema'",
+                              "response_format.json_schema", "invalid_type");
+    const json& js = rf["json_schema"];
+    if (!js.contains("name") || !js["name"].is_string() || js["name"].get<std::string>().empty())
+        throw invalid_request("response_format.json_schema needs a 'name' string", "response_format.json_schema.name",
+                              "invalid_type");
+    if (js.contains("strict") && !js["strict"].is_boolean() && !js["strict"].is_null())
+        throw invalid_request("response_format.json_schema.strict must be a boolean",
+                              "response_format.json_schema.strict", "invalid_type");
+    json schema = json{{"type", "object"}};
+    if (js.contains("schema")) {
+        if (!js["schema"].is_object())
+            throw invalid_request("response_format.json_schema.schema must be a JSON schema object",
+                                  "response_format.json_schema.schema", "invalid_type");
+        schema = js["schema"];
+    }
+    try {
+        return std::make_shared<const chat::Grammar>(chat::Grammar::from_schema(schema));
+    } catch (const Error& e) {
+        throw invalid_request(std::string("response_format.json_schema.schema: ") + e.what(),
+                              "response_format.json_schema.schema", "invalid_value");
+    }
+}
+
 void parse_tool_choice(const json& j, CompletionRequest& r) {
     if (present(j, "parallel_tool_calls")) {
         if (!j["parallel_tool_calls"].is_boolean())
@@ -350,9 +380,15 @@ CompletionRequest parse_chat_request(std::string_view body) {
                 throw invalid_request(std::string("response_format.grammar: ") + e.what(), "response_format.grammar",
                                       "invalid_value");
             }
-        } else if (rf["type"].get<std::string>() != "text")
-            throw invalid_request("response_format '" + rf["type"].get<std::string>() + "' is not supported yet",
-                                  "response_format", "unsupported_value");
+        } else if (rf["type"].get<std::string>() == "json_object") {
+            r.grammar = std::make_shared<const chat::Grammar>(chat::Grammar::from_schema(json{{"type", "object"}}));
+        } else if (rf["type"].get<std::string>() == "json_schema") {
+            r.grammar = json_schema_grammar(rf);
+        } else if (rf["type"].get<std::string>() != "text") {
+            throw invalid_request("response_format 'type' must be \"text\", \"json_object\", \"json_schema\" or "
+                                  "\"grammar\", got \"" + rf["type"].get<std::string>() + "\"",
+                                  "response_format.type", "invalid_value");
+        }
         // Both constrain the whole output: a forced tool call cannot also be free-form JSON.
         if (rf["type"].get<std::string>() != "text" && r.tool_choice != CompletionRequest::ToolChoice::Auto)
             throw invalid_request("response_format '" + rf["type"].get<std::string>() +

@@ -81,7 +81,8 @@ struct CompletionRequest {
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
     std::vector<std::string> given;  // the sampling/limit fields the body set (for SamplingDefaults)
-    // response_format {"type": "grammar", "grammar": GBNF} (a hearth extension), compiled.
+    // response_format json_object, json_schema, or {"type": "grammar", "grammar": GBNF} (a hearth
+    // extension), compiled; also the forced tool-call grammar (tool_choice required / named).
     std::shared_ptr<const chat::Grammar> grammar;
 };
 

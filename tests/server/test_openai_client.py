@@ -639,6 +639,59 @@ class OpenAIClient(unittest.TestCase):
         self.assertIsNone(c.message.tool_calls)
         self.assertIn("<tool_call>", c.message.content)
 
+    # ---- structured output: response_format json_schema / json_object ----
+    # Bounded values (enum, boolean, integer enum), so the fixture model's answer ends by the
+    # grammar ("stop") well before max_tokens.
+    VERDICT = {"type": "object", "properties": {
+        "answer": {"type": "string", "enum": ["yes", "no", "unsure"]},
+        "confident": {"type": "boolean"},
+        "stars": {"enum": [1, 2, 3]}},
+        "required": ["answer", "confident", "stars"], "additionalProperties": False}
+
+    def test_json_schema_response_format(self):
+        rf = {"type": "json_schema", "json_schema": {"name": "verdict", "strict": True, "schema": self.VERDICT}}
+        r = self.chat(max_tokens=120, response_format=rf)
+        c = r.choices[0]
+        self.assertEqual(c.finish_reason, "stop", c.message.content)
+        doc = json.loads(c.message.content)
+        self.assertEqual(set(doc), {"answer", "confident", "stars"})
+        self.assertIn(doc["answer"], ["yes", "no", "unsure"])
+        self.assertIsInstance(doc["confident"], bool)
+        self.assertIn(doc["stars"], [1, 2, 3])
+        # Streamed: the same text at temperature 0, in several chunks.
+        text, chunks = "", 0
+        for chunk in self.chat(max_tokens=120, response_format=rf, stream=True):
+            for ch in chunk.choices:
+                if ch.delta.content:
+                    text += ch.delta.content
+                    chunks += 1
+        self.assertEqual(text, c.message.content)
+        self.assertGreater(chunks, 1)
+
+    def test_json_object_and_schema_errors(self):
+        cases = [
+            ({"type": "json_schema"}, "response_format.json_schema", "needs a 'json_schema' object"),
+            ({"type": "json_schema", "json_schema": {"schema": self.VERDICT}}, "response_format.json_schema.name", "name"),
+            ({"type": "json_schema", "json_schema": {"name": "v", "schema": {"type": "string", "pattern": "a+"}}},
+             "response_format.json_schema.schema", "\"pattern\" is not supported"),
+            ({"type": "json_schema", "json_schema": {"name": "v", "schema": []}},
+             "response_format.json_schema.schema", "must be a JSON schema object"),
+            ({"type": "xml"}, "response_format.type", "must be \"text\", \"json_object\""),
+        ]
+        for rf, param, text in cases:
+            with self.subTest(rf=rf):
+                with self.assertRaises(openai.BadRequestError) as cm:
+                    self.chat(response_format=rf)
+                self.assertEqual(cm.exception.body["param"], param)
+                self.assertIn(text, cm.exception.body["message"])
+        # json_object: the answer opens an object (the fixture's strings may outrun max_tokens,
+        # so only a complete answer is parsed).
+        r = self.chat(max_tokens=40, response_format={"type": "json_object"})
+        c = r.choices[0]
+        self.assertTrue(c.message.content.startswith("{"), c.message.content)
+        if c.finish_reason == "stop":
+            self.assertIsInstance(json.loads(c.message.content), dict)
+
     def test_tool_choice_and_kwargs_errors(self):
         cases = [
             (dict(tools=self.WEATHER, tool_choice={"type": "function", "function": {"name": "add"}}),

@@ -50,5 +50,28 @@ class DefaultModel(unittest.TestCase):
             self.assertGreater(pieces, 2, "the arguments were streamed in pieces")
 
 
+    def test_structured_output(self):
+        # response_format from a pydantic model (the client's parse helper sends json_schema,
+        # strict) and json_object: the default model's answers parse and carry the facts.
+        import pydantic
+
+        class Place(pydantic.BaseModel):
+            city: str
+            country: str
+
+        c = openai.OpenAI(base_url=os.environ["HEARTH_BASE_URL"] + "/v1", api_key="unused", max_retries=0, timeout=240)
+        ask = [{"role": "user", "content": "In which city and country is the Eiffel Tower? Answer in JSON."}]
+        r = c.chat.completions.parse(model=os.environ["HEARTH_MODEL_ALIAS"], messages=ask, response_format=Place,
+                                     max_tokens=48, temperature=0)
+        print("parsed:", r.choices[0].message.parsed)
+        self.assertEqual(r.choices[0].finish_reason, "stop")
+        self.assertIn("Paris", r.choices[0].message.parsed.city)
+        self.assertIn("France", r.choices[0].message.parsed.country)
+        r = c.chat.completions.create(model=os.environ["HEARTH_MODEL_ALIAS"], messages=ask, max_tokens=48,
+                                      temperature=0, response_format={"type": "json_object"})
+        print("json_object:", r.choices[0].message.content)
+        self.assertEqual(r.choices[0].finish_reason, "stop")
+        self.assertIn("Paris", json.dumps(json.loads(r.choices[0].message.content)))
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
