@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # hearth vs llama.cpp on the same GGUF file, CPU only: pp512 and tg128 at 1 and 2 threads,
 # interleaved repetitions (hearth, llama.cpp, hearth, ... so both see the same machine load),
-# medians, the ratio hearth/llama.cpp per cell, and decode's effective weight-read bandwidth
-# against a streaming-read bandwidth measured in the same run.
+# medians, the ratio hearth/llama.cpp per cell, decode's effective weight-read bandwidth
+# against a streaming-read bandwidth measured in the same run, and each engine's peak RSS.
+# The streaming read (bench/stream_read.cpp) reads the model file itself through a read-only
+# map, as decode does, with the same thread count, once per round next to the engines' runs
+# (so it sees the same machine load); its per-round medians are summarised by their median.
 #
 #   bash bench/cpu_vs_llamacpp.sh [ROUNDS=5]
 # Environment: HEARTH (hearth binary; default build-speed/hearth, then build/hearth),
@@ -66,10 +69,6 @@ echo "llama-bench: $LLAMA_BENCH" >&2
 echo "models:      ${MODELS[*]}" >&2
 echo "rounds:      $ROUNDS, threads: $THREADS, pp$PP tg$TG" >&2
 
-stream() {  # appends "threads best median" lines
-  for t in $THREADS; do "$STREAM" "$t" 512 5 >> "$WORK/stream.txt"; done
-}
-stream
 uptime > "$WORK/load.txt"
 for r in $(seq 1 "$ROUNDS"); do
   for mi in "${!MODELS[@]}"; do
@@ -82,21 +81,24 @@ for r in $(seq 1 "$ROUNDS"); do
         if [ "$tool" = hearth ]; then
           "$HEARTH" bench -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 --json 2>/dev/null > "$WORK/hearth.$mi.$r.$t.json"
         else
-          "$LLAMA_BENCH" -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 -o json 2>/dev/null > "$WORK/llama.$mi.$r.$t.json"
+          # Peak RSS (KiB) of the whole llama-bench process, for the RSS table.
+          /usr/bin/time -f %M -o "$WORK/llama_rss.$mi.$r.$t.txt" \
+            "$LLAMA_BENCH" -m "$MODEL" -t "$t" -p "$PP" -n "$TG" -r 1 -o json 2>/dev/null > "$WORK/llama.$mi.$r.$t.json" || true
         fi
       done
+      # "model threads best median" of reading this model's file with as many threads.
+      echo "$mi $("$STREAM" "$t" "$MODEL" 9)" >> "$WORK/stream.txt"
     done
   done
   cat /proc/loadavg >> "$WORK/loadavg.txt" 2>/dev/null || true
 done
-stream
 uptime >> "$WORK/load.txt"
 
 python3 - "$WORK" "$PP" "$TG" "$THREADS" "${MODELS[@]}" <<'PY'
 import glob, json, os, statistics, sys
 work, pp, tg, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(t) for t in sys.argv[4].split()]
 models = [os.path.basename(m) for m in sys.argv[5:]]
-hearth, llama, wbytes = {}, {}, {}
+hearth, llama, wbytes, rss = {}, {}, {}, {}
 def model_of(f):  # WORK/tool.MODELINDEX.ROUND.THREADS.json
     return models[int(os.path.basename(f).split(".")[1])]
 for f in glob.glob(os.path.join(work, "hearth.*.json")):
@@ -106,6 +108,9 @@ for f in glob.glob(os.path.join(work, "hearth.*.json")):
         continue  # a failed run leaves an empty file; its cell shows fewer runs
     m = model_of(f)
     wbytes[m] = j["decode_weight_bytes_per_token"]
+    t = int(os.path.basename(f).split(".")[3])
+    rss.setdefault((m, t), {"hearth": [], "llama": [], "file": j["model_file_bytes"], "kv": j["kv_cache_bytes"]})
+    rss[(m, t)]["hearth"].append(j["peak_rss_bytes"])
     for e in j["results"]:
         hearth.setdefault((m, e["test"], e["threads"]), []).append(e["tps_mean"])
 for f in glob.glob(os.path.join(work, "llama.*.json")):
@@ -117,10 +122,19 @@ for f in glob.glob(os.path.join(work, "llama.*.json")):
     for e in entries:
         test = f"pp{e['n_prompt']}" if e["n_gen"] == 0 else f"tg{e['n_gen']}"
         llama.setdefault((m, test, e["n_threads"]), []).append(e["avg_ts"])
+for f in glob.glob(os.path.join(work, "llama_rss.*.txt")):
+    parts = os.path.basename(f).split(".")
+    key = (models[int(parts[1])], int(parts[3]))
+    try:
+        kib = int(open(f).read().split()[-1])
+    except (ValueError, IndexError):
+        continue
+    if key in rss:
+        rss[key]["llama"].append(kib * 1024)
 stream = {}
 for line in open(os.path.join(work, "stream.txt")):
-    t, mib, best, med = line.split()
-    stream.setdefault(int(t), []).append(float(best))
+    mi, t, mib, best, med = line.split()
+    stream.setdefault((models[int(mi)], int(t)), []).append(float(med))
 print("| model | test | threads | hearth t/s (median) | llama.cpp t/s (median) | hearth / llama.cpp | runs |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 for m in models:
@@ -135,17 +149,30 @@ for m in models:
             mh, ml = statistics.median(h), statistics.median(l)
             print(f"| {m} | {test} | {t} | {mh:.2f} (min {min(h):.2f}, max {max(h):.2f}) | {ml:.2f} (min {min(l):.2f}, max {max(l):.2f}) | {mh/ml:.2f}x | {len(h)}/{len(l)} |")
 print()
-print("| model | decode weight MB/token (all but token_embd) | threads | stream read GB/s (best, before/after) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| model | decode weight MB/token (all but token_embd) | threads | stream read of the file GB/s (median of rounds; min-max) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream | llama.cpp % of stream |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in models:
     wb = wbytes.get(m, float("nan"))
     for t in threads:
         h, l = hearth.get((m, f"tg{tg}", t), []), llama.get((m, f"tg{tg}", t), [])
-        s = stream.get(t, [])
-        sb = max(s) if s else float("nan")
+        s = stream.get((m, t), [])
+        sb = statistics.median(s) if s else float("nan")
         hb = statistics.median(h) * wb / 1e9 if h else float("nan")
         lb = statistics.median(l) * wb / 1e9 if l else float("nan")
-        print(f"| {m} | {wb/1e6:.1f} | {t} | {' / '.join(f'{v:.1f}' for v in s)} | {hb:.2f} | {lb:.2f} | {100*hb/sb:.0f}% |")
+        rng = f"{min(s):.1f}-{max(s):.1f}" if s else "-"
+        print(f"| {m} | {wb/1e6:.1f} | {t} | {sb:.1f} ({rng}) | {hb:.2f} | {lb:.2f} | {100*hb/sb:.0f}% | {100*lb/sb:.0f}% |")
+print()
+print("| model | threads | model file + KV cache MiB (hearth) | hearth peak RSS MiB | hearth over file + KV | llama-bench peak RSS MiB |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for m in models:
+    for t in threads:
+        e = rss.get((m, t))
+        if not e:
+            continue
+        base = (e["file"] + e["kv"]) / 2**20
+        hr = max(e["hearth"]) / 2**20
+        lr = f"{max(e['llama']) / 2**20:.1f}" if e["llama"] else "-"
+        print(f"| {m} | {t} | {base:.1f} | {hr:.1f} | {100 * (hr / base - 1):+.1f}% | {lr} |")
 print()
 print("load average before/after:")
 for line in open(os.path.join(work, "load.txt")):

@@ -26,10 +26,9 @@ ChatTemplate ChatTemplate::from_gguf(const format::GGUFFile& file) {
         const format::GGUFValue* toks = file.find("tokenizer.ggml.tokens");
         if (!id || !toks) return "";
         int64_t i = id->as_int(key);
-        const auto& arr = toks->as_array("tokenizer.ggml.tokens");
-        if (i < 0 || static_cast<size_t>(i) >= arr.size())
+        if (i < 0 || static_cast<size_t>(i) >= toks->array_size("tokenizer.ggml.tokens"))
             throw Error(file.path() + ": " + key + " " + std::to_string(i) + " is outside the vocabulary");
-        return arr[static_cast<size_t>(i)].as_string("tokenizer.ggml.tokens");
+        return std::string(toks->array_string(static_cast<size_t>(i), "tokenizer.ggml.tokens"));
     };
     try {
         return ChatTemplate(text, token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id"));

@@ -18,7 +18,7 @@ ModelTemplate template_for_model(const format::GGUFFile& file, const tokenizer::
     // An empty template counts as none: some converters write the key with no text.
     if (!file.get_string("tokenizer.chat_template", "").empty())
         return ModelTemplate{ChatTemplate::from_gguf(file), true};
-    auto text = [&](int32_t id) { return id >= 0 && id < tok.n_vocab() ? tok.token_text(id) : std::string(); };
+    auto text = [&](int32_t id) { return id >= 0 && id < tok.n_vocab() ? std::string(tok.token_text(id)) : std::string(); };
     return ModelTemplate{ChatTemplate(kChatMLTemplate, text(tok.bos_id()), text(tok.eos_id())), false};
 }
 

@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <time.h>
@@ -66,6 +70,46 @@ double cpu_seconds() {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Resident memory now, from /proc/self/smaps: the model file's pages, anonymous memory (heap,
+// KV cache, scratch, thread stacks) and every other file mapping (code of the binary and its
+// libraries). The peak is VmHWM; this says what the resident set is made of.
+struct RssParts {
+    uint64_t model = 0, anon = 0, other_files = 0;
+};
+
+RssParts rss_parts(const std::string& model_path) {
+    RssParts p;
+    std::ifstream in("/proc/self/smaps");
+    std::string line, mapping;
+    bool is_model = false, is_file = false;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        const size_t colon = line.find(':');
+        const bool header = colon == std::string::npos || line.find(' ') < colon;
+        if (header) {  // "start-end perms offset dev inode [path]"
+            std::istringstream ls(line);
+            std::string range, perms, off, dev, inode, path;
+            ls >> range >> perms >> off >> dev >> inode;
+            std::getline(ls >> std::ws, path);
+            is_model = path == model_path;
+            is_file = inode != "0";
+            continue;
+        }
+        const std::string key = line.substr(0, colon);
+        if (key != "Rss" && key != "Anonymous") continue;
+        const uint64_t kib = std::strtoull(line.c_str() + colon + 1, nullptr, 10);
+        if (key == "Anonymous") {
+            p.anon += kib << 10;
+            if (is_file && !is_model) p.other_files -= kib << 10;  // written private pages (a library's data), counted once
+        } else if (is_model) {
+            p.model += kib << 10;
+        } else if (is_file) {
+            p.other_files += kib << 10;
+        }
+    }
+    return p;
 }
 
 void bench(const BenchOptions& o) {
@@ -158,9 +202,13 @@ void bench(const BenchOptions& o) {
     getrusage(RUSAGE_SELF, &ru);
     const uint64_t peak_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
     const uint64_t file_bytes = m->file().file_size();
+    std::error_code ec;
+    const std::string canonical = std::filesystem::canonical(o.path, ec).string();
+    const RssParts now = rss_parts(ec ? o.path : canonical);
     if (o.json) {
         nlohmann::json j;
         j["peak_rss_bytes"] = peak_rss;
+        j["rss_at_end"] = {{"model_file_bytes", now.model}, {"anonymous_bytes", now.anon}, {"other_files_bytes", now.other_files}};
         j["model_file_bytes"] = file_bytes;
         j["kv_cache_bytes"] = kv_bytes;
         j["model"] = o.path;
@@ -198,6 +246,10 @@ void bench(const BenchOptions& o) {
     std::printf("peak RSS: %.2f MiB (model file %.2f MiB + KV cache %.2f MiB = %.2f MiB)\n",
                 static_cast<double>(peak_rss) / (1 << 20), static_cast<double>(file_bytes) / (1 << 20),
                 static_cast<double>(kv_bytes) / (1 << 20), static_cast<double>(file_bytes + kv_bytes) / (1 << 20));
+    std::printf("resident at the end: model file pages %.2f MiB, anonymous %.2f MiB (heap, KV cache, scratch, stacks), "
+                "other files %.2f MiB (code)\n",
+                static_cast<double>(now.model) / (1 << 20), static_cast<double>(now.anon) / (1 << 20),
+                static_cast<double>(now.other_files) / (1 << 20));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <sstream>
 
@@ -25,6 +26,8 @@ constexpr int kMaxArrayDepth = 8;
 // Smallest possible encodings, used to bound counts by the bytes left before allocating.
 constexpr uint64_t kMinKVBytes = 8 + 4 + 1;              // key length, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // name length, n_dims, 1 dim, type, offset
+// Top-level arrays of at least this many scalars or strings stay packed in the map.
+constexpr uint64_t kPackMinElems = 256;
 
 const char* type_name(GGUFType t) {
     switch (t) {
@@ -96,6 +99,16 @@ public:
     }
 
     size_t pos() const { return pos_; }
+    const uint8_t* here() const { return d_ + pos_; }
+    void seek(size_t pos) { pos_ = pos; }
+    void skip(uint64_t n) {
+        need(n);
+        pos_ += static_cast<size_t>(n);
+    }
+    // What keeps the bytes alive (a file's map), so arrays may be left packed in it; null for
+    // a caller's buffer.
+    void set_owner(std::shared_ptr<const void> o) { owner_ = std::move(o); }
+    const std::shared_ptr<const void>& owner() const { return owner_; }
     size_t remaining() const { return size_ - pos_; }
     size_t size() const { return size_; }
 
@@ -134,6 +147,7 @@ private:
     uint64_t index_ = kNoIndex;
     std::string name_;
     std::vector<uint64_t> elem_;
+    std::shared_ptr<const void> owner_;
 };
 
 GGUFType read_type(Cursor& c, const char* role) {
@@ -142,6 +156,89 @@ GGUFType read_type(Cursor& c, const char* role) {
         c.fail_here("unknown " + std::string(role) + " " + std::to_string(t) + " (known: 0 to 12)");
     }
     return static_cast<GGUFType>(t);
+}
+
+GGUFValue read_value(Cursor& c, GGUFType type, int depth);
+
+}  // namespace
+
+// A validated array left in the file's map: element i starts at base + i * size; a string
+// element (8-byte length, then the bytes) is found from the offset of every kStride-th one,
+// so the index costs a quarter of a byte per string.
+struct PackedArray {
+    static constexpr size_t kStride = 16;
+    std::shared_ptr<const void> owner;
+    const uint8_t* base = nullptr;
+    uint64_t count = 0;
+    uint64_t bytes = 0;
+    GGUFType elem = GGUFType::UINT8;
+    std::vector<uint32_t> offsets;  // strings: of elements 0, kStride, 2 * kStride, ...
+    mutable std::once_flag expand_once;
+    mutable std::shared_ptr<GGUFArray> expanded;
+
+    const uint8_t* at(size_t i) const {
+        if (elem != GGUFType::STRING) return base + i * min_value_bytes(elem);
+        const uint8_t* p = base + offsets[i / kStride];
+        for (size_t k = i % kStride; k > 0; --k) {
+            uint64_t len;
+            std::memcpy(&len, p, 8);
+            p += 8 + len;
+        }
+        return p;
+    }
+    std::string_view string(size_t i) const {
+        const uint8_t* p = at(i);
+        uint64_t len;
+        std::memcpy(&len, p, 8);
+        return {reinterpret_cast<const char*>(p + 8), static_cast<size_t>(len)};
+    }
+    GGUFValue value(size_t i) const {
+        static const std::string kName;
+        const uint8_t* p = at(i);
+        Cursor c(p, static_cast<size_t>(base + bytes - p), kName);
+        return read_value(c, elem, 1);
+    }
+};
+
+namespace {
+
+// Validates a top-level array of n scalars or strings at the cursor and leaves it in the map;
+// null (cursor unmoved) when it cannot be packed: a nested array, or string offsets past 4 GiB.
+std::shared_ptr<PackedArray> read_packed(Cursor& c, GGUFType elem, uint64_t n) {
+    if (elem == GGUFType::ARRAY) return nullptr;
+    auto pa = std::make_shared<PackedArray>();
+    pa->owner = c.owner();
+    pa->base = c.here();
+    pa->count = n;
+    pa->elem = elem;
+    const size_t start = c.pos();
+    c.elems().push_back(0);
+    if (elem == GGUFType::STRING) {
+        pa->offsets.reserve(static_cast<size_t>(n / PackedArray::kStride + 1));
+        for (uint64_t i = 0; i < n; ++i) {
+            c.elems().back() = i;
+            if (i % PackedArray::kStride == 0) {
+                const size_t off = c.pos() - start;
+                if (off > std::numeric_limits<uint32_t>::max()) {
+                    c.elems().pop_back();
+                    c.seek(start);
+                    return nullptr;
+                }
+                pa->offsets.push_back(static_cast<uint32_t>(off));
+            }
+            c.skip(c.get<uint64_t>());
+        }
+    } else if (elem == GGUFType::BOOL) {
+        for (uint64_t i = 0; i < n; ++i) {
+            c.elems().back() = i;
+            read_value(c, elem, 1);
+        }
+    } else {
+        c.skip(n * min_value_bytes(elem));  // n was bounded by the bytes left, so no overflow
+    }
+    c.elems().pop_back();
+    pa->bytes = c.pos() - start;
+    return pa;
 }
 
 GGUFValue read_value(Cursor& c, GGUFType type, int depth) {
@@ -176,6 +273,13 @@ GGUFValue read_value(Cursor& c, GGUFType type, int depth) {
                 c.fail_here("truncated: array claims " + std::to_string(n) + " " + type_name(v.elem_type) +
                             " elements (at least " + std::to_string(min_bytes) + " bytes each), but only " +
                             std::to_string(c.remaining()) + " bytes are left in the file");
+            }
+            if (depth == 0 && c.owner() && n >= kPackMinElems) {
+                if (auto packed = read_packed(c, v.elem_type, n)) {
+                    v.v = std::shared_ptr<GGUFArray>();
+                    v.packed = std::move(packed);
+                    break;
+                }
             }
             auto arr = std::make_shared<GGUFArray>();
             arr->reserve(static_cast<size_t>(n));
@@ -277,8 +381,38 @@ const std::string& GGUFValue::as_string(const std::string& what) const {
 }
 
 const GGUFArray& GGUFValue::as_array(const std::string& what) const {
+    if (packed && type == GGUFType::ARRAY) {
+        std::call_once(packed->expand_once, [this] {
+            auto a = std::make_shared<GGUFArray>();
+            a->reserve(static_cast<size_t>(packed->count));
+            for (size_t i = 0; i < packed->count; ++i) a->push_back(packed->value(i));
+            packed->expanded = std::move(a);
+        });
+        return *packed->expanded;
+    }
     if (const auto* a = std::get_if<std::shared_ptr<GGUFArray>>(&v); a && *a && type == GGUFType::ARRAY) return **a;
     throw Error(describe(what) + ": expected an array, got " + type_name(type));
+}
+
+size_t GGUFValue::array_size(const std::string& what) const {
+    if (packed && type == GGUFType::ARRAY) return static_cast<size_t>(packed->count);
+    return as_array(what).size();
+}
+
+GGUFValue GGUFValue::array_at(size_t i, const std::string& what) const {
+    const size_t n = array_size(what);
+    if (i >= n) throw Error(describe(what) + ": index " + std::to_string(i) + " is past the array's " + std::to_string(n) + " elements");
+    if (packed) return packed->value(i);
+    return as_array(what)[i];
+}
+
+std::string_view GGUFValue::array_string(size_t i, const std::string& what) const {
+    const size_t n = array_size(what);
+    if (elem_type != GGUFType::STRING)
+        throw Error(describe(what) + ": expected an array of strings, got an array of " + type_name(elem_type));
+    if (i >= n) throw Error(describe(what) + ": index " + std::to_string(i) + " is past the array's " + std::to_string(n) + " elements");
+    if (packed) return packed->string(i);
+    return as_array(what)[i].as_string(what);
 }
 
 std::string GGUFValue::to_display(size_t max_items) const {
@@ -292,12 +426,11 @@ std::string GGUFValue::to_display(size_t max_items) const {
     }
     if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
     if (const auto* s = std::get_if<std::string>(&v)) return quoted(*s, 60);
-    const auto& arr = std::get<std::shared_ptr<GGUFArray>>(v);
-    size_t n = arr ? arr->size() : 0;
+    const size_t n = type == GGUFType::ARRAY ? array_size() : 0;
     std::string out = std::string(type_name(elem_type)) + "[" + std::to_string(n) + "] [";
     for (size_t i = 0; i < n && i < max_items; ++i) {
         if (i) out += ", ";
-        out += (*arr)[i].to_display(max_items);
+        out += array_at(i).to_display(max_items);
     }
     if (n > max_items) out += ", ...";
     return out + "]";
@@ -332,9 +465,9 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) return import_hf_directory(path);
     std::unique_ptr<GGUFFile> f(new GGUFFile());
-    f->map_ = std::make_unique<MappedFile>(path);
+    f->map_ = std::make_shared<const MappedFile>(path);
     f->name_ = path;
-    f->parse_impl(f->map_->data(), f->map_->size());
+    f->parse_impl(f->map_->data(), f->map_->size(), f->map_);
     return f;
 }
 
@@ -391,10 +524,11 @@ std::unique_ptr<GGUFFile> GGUFFile::from_memory(const std::string& name, uint64_
     return f;
 }
 
-void GGUFFile::parse_impl(const uint8_t* data, size_t size) {
+void GGUFFile::parse_impl(const uint8_t* data, size_t size, std::shared_ptr<const void> owner) {
     size_ = size;
     static const uint8_t kEmpty = 0;
     Cursor c(data ? data : &kEmpty, data ? size : 0, name_);
+    c.set_owner(std::move(owner));
 
     // Header.
     if (size < 4) c.fail("not a GGUF file: " + std::to_string(size) + " bytes is too short for the magic");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -24,13 +25,21 @@ enum class GGUFType : uint32_t {
 
 struct GGUFValue;
 using GGUFArray = std::vector<GGUFValue>;
+struct PackedArray;
 
 // One metadata value. Arrays keep their declared element type (also for empty arrays)
 // and may nest.
+//
+// A large top-level array of scalars or strings in a mapped file (a tokenizer's 150k tokens
+// and merges) is not expanded into GGUFValues when the file is opened: 48 bytes per element
+// would be ~22 MB for a Qwen vocabulary. It is validated and left in the map (`packed`, with
+// v holding a null array); array_size/array_at/array_string read it in place, and as_array()
+// expands it once on first use.
 struct GGUFValue {
     GGUFType type = GGUFType::UINT8;
     GGUFType elem_type = GGUFType::UINT8;  // for ARRAY
     std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<GGUFArray>> v;
+    std::shared_ptr<const PackedArray> packed;
 
     bool is_int() const;     // any integer type
     bool is_float() const;   // FLOAT32/FLOAT64
@@ -45,6 +54,11 @@ struct GGUFValue {
     bool as_bool(const std::string& what = "") const;
     const std::string& as_string(const std::string& what = "") const;
     const GGUFArray& as_array(const std::string& what = "") const;
+    // Element access that never expands a packed array. array_at returns a copy (scalars and
+    // strings); array_string views a string element (valid while the file is open).
+    size_t array_size(const std::string& what = "") const;
+    GGUFValue array_at(size_t i, const std::string& what = "") const;
+    std::string_view array_string(size_t i, const std::string& what = "") const;
 
     std::string to_display(size_t max_items = 8) const;  // short human-readable form
 };
@@ -133,9 +147,10 @@ public:
 
 private:
     GGUFFile() = default;
-    void parse_impl(const uint8_t* data, size_t size);
+    // owner: what keeps `data` alive (the map); with one, large arrays stay packed in place.
+    void parse_impl(const uint8_t* data, size_t size, std::shared_ptr<const void> owner = nullptr);
 
-    std::unique_ptr<MappedFile> map_;
+    std::shared_ptr<const MappedFile> map_;  // shared with packed arrays
     std::vector<MemoryRegion> regions_;  // from_memory views only
     std::string name_;
     uint64_t size_ = 0;

@@ -58,6 +58,7 @@ void check_value(const GGUFValue& v, const std::string& key) {
     } else if (v.type == GGUFType::STRING) {
         if (!std::holds_alternative<std::string>(v.v)) bad("string value does not hold a string");
     } else {
+        if (v.packed) return;  // read from a file, which was validated when it was opened
         const auto* a = std::get_if<std::shared_ptr<GGUFArray>>(&v.v);
         if (!a || !*a) bad("array value does not hold an array");
         for (const GGUFValue& item : **a) {
@@ -118,10 +119,14 @@ void write_value(Out& o, const GGUFValue& v) {
         case GGUFType::BOOL: o.put(static_cast<uint8_t>(std::get<bool>(v.v) ? 1 : 0)); break;
         case GGUFType::STRING: o.str(std::get<std::string>(v.v)); break;
         case GGUFType::ARRAY: {
-            const GGUFArray& a = *std::get<std::shared_ptr<GGUFArray>>(v.v);
             o.put(static_cast<uint32_t>(v.elem_type));
-            o.put(static_cast<uint64_t>(a.size()));
-            for (const GGUFValue& item : a) write_value(o, item);
+            const size_t n = v.array_size();
+            o.put(static_cast<uint64_t>(n));
+            // Element by element, so an array still packed in its source file is not expanded.
+            if (v.packed)
+                for (size_t i = 0; i < n; ++i) write_value(o, v.array_at(i));
+            else
+                for (const GGUFValue& item : v.as_array()) write_value(o, item);
             break;
         }
     }

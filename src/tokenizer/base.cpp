@@ -1,6 +1,7 @@
 #include "tokenizer/base.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/error.h"
 
@@ -21,7 +22,7 @@ constexpr std::string_view kEogTexts[] = {
 
 }  // namespace
 
-TokenizerBase::TokenizerBase(VocabData data, bool default_add_bos, bool default_add_eos)
+TokenizerBase::TokenizerBase(VocabData& data, bool default_add_bos, bool default_add_eos)
     : tokens_(std::move(data.tokens)),
       types_(std::move(data.types)),
       model_(std::move(data.model)),
@@ -30,15 +31,14 @@ TokenizerBase::TokenizerBase(VocabData data, bool default_add_bos, bool default_
       eos_(data.eos_id),
       add_bos_(data.add_bos.value_or(default_add_bos)),
       add_eos_(data.add_eos.value_or(default_add_eos)) {
+    tokens_.shrink_to_fit();
     if (types_.empty()) types_.assign(tokens_.size(), TokenType::Normal);
-    token_to_id_.reserve(tokens_.size());
+    build_index();
     for (size_t i = 0; i < tokens_.size(); ++i) {
-        // The first id wins when a text repeats, as in a dictionary built in id order.
-        token_to_id_.emplace(tokens_[i], static_cast<int32_t>(i));
         TokenType t = types_[i];
         if ((t == TokenType::Control || t == TokenType::UserDefined || t == TokenType::Unknown) &&
             !tokens_[i].empty()) {
-            const std::string& s = tokens_[i];
+            const std::string_view s = tokens_[i];
             specials_[static_cast<uint8_t>(s[0])].push_back(
                 {s, static_cast<int32_t>(i), t == TokenType::UserDefined});
         }
@@ -50,12 +50,25 @@ TokenizerBase::TokenizerBase(VocabData data, bool default_add_bos, bool default_
     for (int32_t id : {eos_, data.eot_id, data.eom_id})
         if (id >= 0) eog_.insert(id);
     for (std::string_view t : kEogTexts) {
-        auto it = token_to_id_.find(t);
-        if (it != token_to_id_.end()) eog_.insert(it->second);
+        const int32_t id = find_token(t);
+        if (id >= 0) eog_.insert(id);
     }
 }
 
-const std::string& TokenizerBase::token_text(int32_t id) const {
+void TokenizerBase::build_index() {
+    size_t cap = 16;
+    while (cap < tokens_.size() + tokens_.size() / 2) cap *= 2;  // load factor <= 2/3
+    index_.assign(cap, -1);
+    const size_t mask = cap - 1;
+    for (size_t i = 0; i < tokens_.size(); ++i) {
+        size_t h = std::hash<std::string_view>{}(tokens_[i]) & mask;
+        // The first id wins when a text repeats, as in a dictionary built in id order.
+        while (index_[h] >= 0 && tokens_[static_cast<size_t>(index_[h])] != tokens_[i]) h = (h + 1) & mask;
+        if (index_[h] < 0) index_[h] = static_cast<int32_t>(i);
+    }
+}
+
+std::string_view TokenizerBase::token_text(int32_t id) const {
     if (id < 0 || id >= n_vocab())
         throw Error("token id " + std::to_string(id) + " is out of range (vocabulary has " +
                     std::to_string(n_vocab()) + " tokens)");
@@ -68,8 +81,11 @@ TokenType TokenizerBase::token_type(int32_t id) const {
 }
 
 int32_t TokenizerBase::find_token(std::string_view text) const {
-    auto it = token_to_id_.find(text);
-    return it == token_to_id_.end() ? -1 : it->second;
+    const size_t mask = index_.size() - 1;
+    for (size_t h = std::hash<std::string_view>{}(text) & mask;; h = (h + 1) & mask) {
+        const int32_t id = index_[h];
+        if (id < 0 || tokens_[static_cast<size_t>(id)] == text) return id;
+    }
 }
 
 std::vector<int32_t> TokenizerBase::encode(std::string_view text, bool add_special, bool parse_special) const {

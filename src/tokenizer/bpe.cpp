@@ -1,5 +1,6 @@
 #include "tokenizer/bpe.h"
 
+#include <bit>
 #include <queue>
 
 #include "core/error.h"
@@ -7,27 +8,43 @@
 namespace hearth::tokenizer {
 
 BpeTokenizer::BpeTokenizer(VocabData data, const PreConfig& pre, const std::string& source)
-    : TokenizerBase(VocabData(data), pre.default_add_bos, false),
+    : TokenizerBase(data, pre.default_add_bos, false),
       pre_tok_(pre.patterns),
       ignore_merges_(pre.ignore_merges) {
     const auto& b2u = byte_to_unicode();
     for (size_t b = 0; b < 256; ++b) byte_token_[b] = find_token(b2u[b]);
 
-    merges_.reserve(data.merges.size());
+    size_t cap = 16;
+    while (cap < data.merges.size() + data.merges.size() / 2) cap *= 2;  // load factor <= 2/3
+    merges_.assign(cap, MergeSlot{0, Merge{-1, -1}});
+    merge_shift_ = 64 - std::countr_zero(cap);
     for (size_t r = 0; r < data.merges.size(); ++r) {
-        const std::string& m = data.merges[r];
+        const std::string_view m = data.merges[r];
         // Byte-level tokens never contain a space (it is stored as "Ġ"), so the single
         // space separates the two halves.
         size_t sp = m.find(' ', 1);
         if (sp == std::string::npos || sp + 1 >= m.size())
-            throw Error(source + ": tokenizer.ggml.merges[" + std::to_string(r) + "] = \"" + m +
+            throw Error(source + ": tokenizer.ggml.merges[" + std::to_string(r) + "] = \"" + std::string(m) +
                         "\" is not two tokens separated by a space");
         std::string_view left(m.data(), sp), right(m.data() + sp + 1, m.size() - sp - 1);
         std::string joined = std::string(left) + std::string(right);
         int32_t a = find_token(left), b = find_token(right), c = find_token(joined);
         // Merges whose parts or result are missing can never apply; tokenizers skips them too.
         if (a < 0 || b < 0 || c < 0) continue;
-        merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(r), c});
+        // The first (best-ranked) merge of a pair wins.
+        const uint64_t key = pair_key(a, b);
+        size_t h = merge_slot(key);
+        while (merges_[h].m.rank >= 0 && merges_[h].key != key) h = (h + 1) & (cap - 1);
+        if (merges_[h].m.rank < 0) merges_[h] = MergeSlot{key, Merge{static_cast<int32_t>(r), c}};
+    }
+}
+
+const BpeTokenizer::Merge* BpeTokenizer::find_merge(uint64_t key) const {
+    const size_t mask = merges_.size() - 1;
+    for (size_t h = merge_slot(key);; h = (h + 1) & mask) {
+        const MergeSlot& s = merges_[h];
+        if (s.m.rank < 0) return nullptr;
+        if (s.key == key) return &s.m;
     }
 }
 
@@ -75,9 +92,8 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
         if (l < 0) return;
         int32_t r = syms[static_cast<size_t>(l)].next;
         if (r < 0) return;
-        auto it = merges_.find(pair_key(syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id));
-        if (it != merges_.end())
-            heap.push({it->second.rank, l, syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id});
+        if (const Merge* m = find_merge(pair_key(syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id)))
+            heap.push({m->rank, l, syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id});
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) push(i);
 
@@ -89,7 +105,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
         if (l.id != c.left_id || l.next < 0) continue;
         Sym& r = syms[static_cast<size_t>(l.next)];
         if (r.id != c.right_id) continue;
-        l.id = merges_.at(pair_key(c.left_id, c.right_id)).result;
+        l.id = find_merge(pair_key(c.left_id, c.right_id))->result;
         r.id = -1;
         l.next = r.next;
         if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = c.pos;
@@ -100,13 +116,13 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
 }
 
 std::string BpeTokenizer::token_to_piece(int32_t id, bool special) const {
-    const std::string& text = token_text(id);
+    const std::string_view text = token_text(id);
     switch (types_[static_cast<size_t>(id)]) {
         case TokenType::Control:
         case TokenType::Unknown:
-            return special ? text : std::string();
+            return special ? std::string(text) : std::string();
         case TokenType::UserDefined:
-            return text;
+            return std::string(text);
         default:
             break;
     }

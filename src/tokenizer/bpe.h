@@ -3,7 +3,7 @@
 // printable characters, then merges applied by rank as in the `tokenizers` library.
 #include <array>
 #include <cstdint>
-#include <unordered_map>
+#include <vector>
 
 #include "tokenizer/base.h"
 #include "tokenizer/pretokenize.h"
@@ -30,7 +30,16 @@ private:
     static uint64_t pair_key(int32_t a, int32_t b) {
         return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
     }
-    std::unordered_map<uint64_t, Merge> merges_;
+    // (left, right) -> merge, open addressing with linear probing: 16 bytes a slot where a
+    // node-based map took about 40 bytes a merge. rank < 0 marks an empty slot.
+    struct MergeSlot {
+        uint64_t key;
+        Merge m;
+    };
+    std::vector<MergeSlot> merges_;
+    int merge_shift_ = 64;
+    size_t merge_slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> merge_shift_); }
+    const Merge* find_merge(uint64_t key) const;
     std::array<int32_t, 256> byte_token_{};  // token of each byte's character, -1 if none
     PreTokenizer pre_tok_;
     bool ignore_merges_;

@@ -7,9 +7,12 @@ namespace hearth::tokenizer {
 
 namespace {
 
-const format::GGUFArray* array_of(const format::GGUFFile& f, const std::string& key) {
+// Arrays are read element by element (array_size/array_at/array_string) so a file's packed
+// vocabulary is copied once, into VocabData, and never expanded into GGUFValues.
+const format::GGUFValue* array_of(const format::GGUFFile& f, const std::string& key) {
     const format::GGUFValue* v = f.find(key);
-    return v ? &v->as_array(f.path() + ": " + key) : nullptr;
+    if (v) v->array_size(f.path() + ": " + key);  // throws unless it is an array
+    return v;
 }
 
 int32_t id_of(const format::GGUFFile& f, const std::string& key) {
@@ -38,26 +41,33 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
     if (const auto* cm = array_of(f, "tokenizer.ggml.precompiled_charsmap"); cm && !cm->empty())
         throw Error(src + ": tokenizer.ggml.precompiled_charsmap (a SentencePiece normalizer) is not supported");
 
-    const format::GGUFArray* tokens = array_of(f, "tokenizer.ggml.tokens");
+    const format::GGUFValue* tokens = array_of(f, "tokenizer.ggml.tokens");
     if (!tokens) throw Error(src + ": tokenizer.ggml.tokens is missing");
-    d.tokens.reserve(tokens->size());
-    for (size_t i = 0; i < tokens->size(); ++i)
-        d.tokens.push_back((*tokens)[i].as_string(src + ": tokenizer.ggml.tokens[" + std::to_string(i) + "]"));
+    const std::string tokens_what = src + ": tokenizer.ggml.tokens";
+    const size_t n_tokens = tokens->array_size(tokens_what);
+    d.tokens.reserve(n_tokens);
+    for (size_t i = 0; i < n_tokens; ++i) d.tokens.push_back(tokens->array_string(i, tokens_what));
 
     if (const auto* scores = array_of(f, "tokenizer.ggml.scores")) {
-        d.scores.reserve(scores->size());
-        for (const auto& s : *scores) d.scores.push_back(s.as_float(src + ": tokenizer.ggml.scores"));
+        const std::string what = src + ": tokenizer.ggml.scores";
+        const size_t n = scores->array_size(what);
+        d.scores.reserve(n);
+        for (size_t i = 0; i < n; ++i) d.scores.push_back(scores->array_at(i, what).as_float(what));
     }
     if (const auto* types = array_of(f, "tokenizer.ggml.token_type")) {
-        d.types.reserve(types->size());
-        for (const auto& t : *types) {
-            int64_t v = t.as_int(src + ": tokenizer.ggml.token_type");
+        const std::string what = src + ": tokenizer.ggml.token_type";
+        const size_t n = types->array_size(what);
+        d.types.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+            int64_t v = types->array_at(i, what).as_int(what);
             d.types.push_back(static_cast<TokenType>(v < 0 || v > 6 ? -1 : v));
         }
     }
     if (const auto* merges = array_of(f, "tokenizer.ggml.merges")) {
-        d.merges.reserve(merges->size());
-        for (const auto& m : *merges) d.merges.push_back(m.as_string(src + ": tokenizer.ggml.merges"));
+        const std::string what = src + ": tokenizer.ggml.merges";
+        const size_t n = merges->array_size(what);
+        d.merges.reserve(n);
+        for (size_t i = 0; i < n; ++i) d.merges.push_back(merges->array_string(i, what));
     }
 
     d.bos_id = id_of(f, "tokenizer.ggml.bos_token_id");

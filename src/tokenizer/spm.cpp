@@ -14,7 +14,7 @@ constexpr std::string_view kSpace = "\xe2\x96\x81";  // ▁
 }
 
 SpmTokenizer::SpmTokenizer(VocabData data, const std::string& source)
-    : TokenizerBase(VocabData(data), true, false),
+    : TokenizerBase(data, true, false),
       scores_(data.scores.begin(), data.scores.end()),
       unk_(data.unk_id),
       add_space_prefix_(data.add_space_prefix.value_or(true)) {
@@ -111,20 +111,20 @@ std::string SpmTokenizer::token_to_piece(int32_t id, bool special) const {
     return sentencepiece_piece(token_text(id), types_[static_cast<size_t>(id)], special);
 }
 
-std::string sentencepiece_piece(const std::string& text, TokenType type, bool special) {
+std::string sentencepiece_piece(std::string_view text, TokenType type, bool special) {
     switch (type) {
         case TokenType::Control:
-            return special ? text : std::string();
+            return special ? std::string(text) : std::string();
         case TokenType::Unknown:
             return "\xe2\x96\x85";  // ▅, what llama.cpp shows for <unk>
         case TokenType::UserDefined:
-            return text;
+            return std::string(text);
         case TokenType::Byte:
             if (text.size() == 6 && text.compare(0, 3, "<0x") == 0 && text[5] == '>' &&
                 std::isxdigit(static_cast<unsigned char>(text[3])) &&
                 std::isxdigit(static_cast<unsigned char>(text[4])))
-                return std::string(1, static_cast<char>(std::strtol(text.substr(3, 2).c_str(), nullptr, 16)));
-            return text;
+                return std::string(1, static_cast<char>(std::strtol(std::string(text.substr(3, 2)).c_str(), nullptr, 16)));
+            return std::string(text);
         default:
             break;
     }

@@ -27,6 +27,6 @@ private:
 
 // A SentencePiece vocabulary entry as text: "▁" as a space, <0xNN> as its byte, control
 // tokens only when `special`, <unk> as "▅" (as llama.cpp shows it).
-std::string sentencepiece_piece(const std::string& text, TokenType type, bool special);
+std::string sentencepiece_piece(std::string_view text, TokenType type, bool special);
 
 }  // namespace hearth::tokenizer

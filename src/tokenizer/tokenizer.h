@@ -37,7 +37,7 @@ public:
     std::string decode(const std::vector<int32_t>& ids, bool special = false) const;
 
     virtual int32_t n_vocab() const = 0;
-    virtual const std::string& token_text(int32_t id) const = 0;  // as stored in the vocabulary
+    virtual std::string_view token_text(int32_t id) const = 0;  // as stored in the vocabulary
     virtual TokenType token_type(int32_t id) const = 0;
     virtual int32_t bos_id() const = 0;  // -1 if none
     virtual int32_t eos_id() const = 0;  // -1 if none

@@ -17,7 +17,7 @@ constexpr double kUnkPenalty = 10.0;
 }  // namespace
 
 UgmTokenizer::UgmTokenizer(VocabData data, const std::string& source)
-    : TokenizerBase(VocabData(data), false, false),
+    : TokenizerBase(data, false, false),
       unk_(data.unk_id),
       add_space_prefix_(data.add_space_prefix.value_or(true)) {
     if (data.scores.size() != tokens_.size())

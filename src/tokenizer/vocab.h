@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/string_list.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::tokenizer {
@@ -14,10 +15,10 @@ namespace hearth::tokenizer {
 struct VocabData {
     std::string model;  // tokenizer.ggml.model: "gpt2" (byte-level BPE) or "llama" (SentencePiece)
     std::string pre;    // tokenizer.ggml.pre; empty means "default"
-    std::vector<std::string> tokens;
+    StringList tokens;
     std::vector<double> scores;        // may be empty (BPE); SentencePiece merges by these (unigram: log-probs)
     std::vector<TokenType> types;      // may be empty: every token is Normal then
-    std::vector<std::string> merges;   // "left right", best rank first (BPE only)
+    StringList merges;                 // "left right", best rank first (BPE only)
 
     int32_t bos_id = -1, eos_id = -1, eot_id = -1, eom_id = -1, unk_id = -1, pad_id = -1;
     // Unset means "the default of this model/pre", as llama.cpp resolves it.
