@@ -38,7 +38,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
     d.pre = f.get_string("tokenizer.ggml.pre", "");
     // llama.cpp's unigram (T5) files normalize text with SentencePiece's compiled charsmap,
     // which hearth does not implement: refuse rather than tokenize differently.
-    if (const auto* cm = array_of(f, "tokenizer.ggml.precompiled_charsmap"); cm && !cm->empty())
+    if (const auto* cm = array_of(f, "tokenizer.ggml.precompiled_charsmap"); cm && cm->array_size(src) > 0)
         throw Error(src + ": tokenizer.ggml.precompiled_charsmap (a SentencePiece normalizer) is not supported");
 
     const format::GGUFValue* tokens = array_of(f, "tokenizer.ggml.tokens");

@@ -105,8 +105,13 @@ TEST(ServerApi, ChatErrorsNameTheField) {
          "stream_options"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"seed":"1"})", "seed"},
         {R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
-        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})",
-         "response_format"},
+        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}})",
+         "response_format.type"},
+        {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}})",
+         "response_format.json_schema"},
+        {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+         R"("response_format":{"type":"json_schema","json_schema":{"name":"v","schema":{"$ref":"#/x"}}}})",
+         "response_format.json_schema.schema"},
     };
     for (const auto& c : cases) {
         ApiError e = chat_error(c.body);
@@ -293,4 +298,21 @@ TEST(ServerApi, ToolChoiceAndReasoningEffort) {
     r = parse_chat_request(head + R"(,"reasoning_effort":"high"})");
     EXPECT_FALSE(r.template_kwargs.contains("enable_thinking"));
     EXPECT_EQ(r.template_kwargs["reasoning_effort"], "high");
+}
+
+// Structured output compiles to a grammar at parse time (the schema's errors are 400s above).
+TEST(ServerApi, ResponseFormatJsonModesCompileToAGrammar) {
+    auto none = parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(none.grammar, nullptr);
+    auto obj = parse_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})");
+    EXPECT_NE(obj.grammar, nullptr);
+    auto schema = parse_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema",)"
+        R"("json_schema":{"name":"v","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}},)"
+        R"("required":["a"],"additionalProperties":false}}}})");
+    EXPECT_NE(schema.grammar, nullptr);
+    auto text = parse_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text"}})");
+    EXPECT_EQ(text.grammar, nullptr);
 }
