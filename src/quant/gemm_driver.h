@@ -83,17 +83,18 @@ void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n,
     const auto* ab = static_cast<const uint8_t*>(act);
     // One token (decode): rows one at a time. A single sequential stream from memory keeps
     // the hardware prefetcher ahead; interleaved row streams measured 30-50% slower out of
-    // cache, and at one token there is no unpacking to share. Kernels that take prepared
-    // activations get them below, as for 2-4 tokens: the raw tile redoes the activation's
-    // part of the work (its offset sums and scales) for every row.
-    if (nt == 1 && !detail::PreparesActsAlone<K>) {
+    // cache, and at one token there is no unpacking to share. (Preparing the activation once
+    // for all rows, as for 2-4 tokens, measured 5-7% slower end to end on the default model's
+    // Q4_K_M and Q8_0 decode, though faster in cache: the raw tile's per-row activation work
+    // overlaps the weight stream.)
+    if (nt == 1) {
         for (int64_t r = 0; r < nr; ++r) raw[0](wb + static_cast<size_t>(r) * ws, ws, ab, as, n, y + r, ldy);
         return;
     }
     const TileFn* table = raw.data();
     if constexpr (detail::Prepares<K>) {
-        // One token tile (1-4 tokens: a decode or a batched decode of that many sequences):
-        // rows one at a time too, each unpacked once for all tokens. Out of cache this measured up to
+        // One token tile (2-4 tokens: a batched decode of that many sequences): rows one at a
+        // time too, each unpacked once for all tokens. Out of cache this measured up to
         // 1.5x faster than 4-row tiles, whose interleaved streams leave the memory system
         // idle while they compute (Q8_0 151936 x 896, 2 tokens: 13-14 ms against 19 ms).
         if (nt <= K::kTokens) {
