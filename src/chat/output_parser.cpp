@@ -254,7 +254,7 @@ void parse_glm(const std::string& text, std::string& rest, std::vector<ToolCall>
         }
         ToolCall c;
         c.name = name;
-        c.arguments = args.dump();
+        c.arguments = args.dump(-1, ' ', false, json::error_handler_t::replace);
         calls.push_back(std::move(c));
         return true;
     });
@@ -321,7 +321,7 @@ bool parse_python_call(std::string_view s, std::vector<ToolCall>& calls) {
         }
         i = e;
     }
-    c.arguments = args.dump();
+    c.arguments = args.dump(-1, ' ', false, json::error_handler_t::replace);
     calls.push_back(std::move(c));
     return true;
 }

@@ -111,3 +111,16 @@ TEST(ChatTools, MessageShape) {
     EXPECT_EQ(m["tool_calls"][0]["function"]["name"], "f");
     EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], "{\"a\":1}");
 }
+
+// A model's raw bytes need not be UTF-8: arguments built from them (GLM's key/value pairs)
+// come out as valid JSON with U+FFFD instead of throwing out of the parser.
+TEST(ChatTools, GlmArgumentsWithInvalidUtf8StayValidJson) {
+    OutputParser p(OutputFormat::GLM, false, json());
+    p.push("<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Be\xff" "ijing</arg_value>\n</tool_call>");
+    p.finish();
+    const auto& calls = p.result().tool_calls;
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].name, "get_weather");
+    auto args = json::parse(calls[0].arguments);
+    EXPECT_EQ(args["city"], "Be\xef\xbf\xbdijing");
+}
