@@ -173,7 +173,7 @@ void audit_run(const AuditRunOptions& o) {
         // The response cache names a model by its file's hash; the config hash only with --hash.
         const std::string file_sha = o.hash || !o.cache.empty() ? audit::sha256_file(o.model.path, true) : "";
         sha = o.hash ? file_sha : "";
-        m = load_model(o.model.path);
+        m = load_model(o.model.path, o.model.ubatch);
         pool = std::make_unique<ThreadPool>(thread_count(o.model));
         gen = std::make_unique<audit::BatchedLocalGenerator>(*m, *pool, session_options(o.model),
                                                              o.parallel > 0 ? o.parallel : 8, o.model.path, file_sha);

@@ -40,6 +40,7 @@ struct BenchOptions {
     int reps = 5;
     bool json = false;
     std::string kv_type = "f16";
+    int64_t ubatch = 0;  // rows per forward pass; 0: the model's automatic choice
 };
 
 struct Result {
@@ -113,7 +114,7 @@ RssParts rss_parts(const std::string& model_path) {
 }
 
 void bench(const BenchOptions& o) {
-    auto m = load_model(o.path);
+    auto m = load_model(o.path, o.ubatch);
     const auto& hp = m->hparams();
     // Weight bytes a decode step reads: every tensor but the token embedding (one row of it is read).
     uint64_t weight_bytes = 0, file_weights = 0;
@@ -217,6 +218,7 @@ void bench(const BenchOptions& o) {
         j["decode_weight_bytes_per_token"] = weight_bytes;
         j["simd"] = quant::simd_level();
         j["kv_type"] = o.kv_type;
+        j["rows_per_pass"] = m->rows_per_pass();
         j["results"] = nlohmann::json::array();
         for (const auto& r : results) {
             nlohmann::json e;
@@ -233,9 +235,9 @@ void bench(const BenchOptions& o) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    std::printf("model: %s (%.2f MiB of weights, %.2f M params), simd %s, kv %s, %d reps\n", o.path.c_str(),
-                static_cast<double>(file_weights) / (1 << 20), static_cast<double>(m->n_params()) / 1e6,
-                quant::simd_level(), o.kv_type.c_str(), o.reps);
+    std::printf("model: %s (%.2f MiB of weights, %.2f M params), simd %s, kv %s, %lld rows per pass, %d reps\n",
+                o.path.c_str(), static_cast<double>(file_weights) / (1 << 20), static_cast<double>(m->n_params()) / 1e6,
+                quant::simd_level(), o.kv_type.c_str(), static_cast<long long>(m->rows_per_pass()), o.reps);
     std::printf("| %7s | %8s | %20s | %16s |\n", "threads", "test", "t/s", "weights GB/s");
     std::printf("| ------: | -------: | -------------------: | ---------------: |\n");
     for (const auto& r : results) {
@@ -269,6 +271,7 @@ void register_bench(CLI::App& app) {
                     "server batches them; repeat or comma-separate for several")
         ->delimiter(',')
         ->check(CLI::Range(1, 256));
+    add_ubatch_option(*sub, o->ubatch);
     sub->add_option("--kv-type", o->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
     sub->add_flag("--json", o->json, "print JSON instead of a table");
     sub->callback([o] { bench(*o); });

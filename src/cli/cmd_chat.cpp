@@ -73,7 +73,7 @@ private:
 };
 
 void chat(const ChatOptions& o) {
-    auto m = load_model(o.model.path);
+    auto m = load_model(o.model.path, o.model.ubatch);
     ThreadPool pool(thread_count(o.model));
     engine::Session session(*m, pool, session_options(o.model));
     const auto& tok = m->tokenizer();

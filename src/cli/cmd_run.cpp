@@ -56,7 +56,7 @@ void run(const RunOptions& o) {
         ss << in.rdbuf();
         prompt = ss.str();
     }
-    auto m = load_model(o.model.path);
+    auto m = load_model(o.model.path, o.model.ubatch);
     ThreadPool pool(thread_count(o.model));
     engine::Session session(*m, pool, session_options(o.model));
     const auto& tok = m->tokenizer();

@@ -30,6 +30,7 @@ struct ServeOptions {
     int threads = 0;
     int64_t ctx = 4096;
     int64_t batch = 256;
+    int64_t ubatch = 0;
     std::string kv_type = "f16";
     std::string pooling = "mean";
     size_t max_queue = 16;
@@ -65,6 +66,7 @@ server::ServeConfig merged_config(const ServeOptions& o) {
         m.ctx = o.ctx;
         m.threads = o.threads;
         m.batch = o.batch;
+        m.ubatch = o.ubatch;
         m.kv_type = o.kv_type;
         m.max_queue = o.max_queue;
         m.pooling = o.pooling;
@@ -176,7 +178,7 @@ void serve(const ServeOptions& o) {
         ex.sampling = mc.sampling;
         // The audit log and the shadow pairs name the exact weights that answered: hashed once, here.
         if (audit || cfg.shadow) ex.sha256 = audit::sha256_file(mc.path);
-        auto m = load_model(mc.path);
+        auto m = load_model(mc.path, mc.ubatch);
         srv.add_model(std::make_unique<server::ModelWorker>(mc.alias, mc.path, std::move(m), wo, &srv.metrics()),
                       ex);
         started.push_back({{"alias", mc.alias}, {"path", mc.path}, {"sha256", ex.sha256}});
@@ -265,7 +267,9 @@ void register_serve(CLI::App& app) {
     sub->add_option("-t,--threads", o->threads, "CPU threads per model (default: all cores)")->check(CLI::Range(0, 1024));
     sub->add_option("-c,--ctx-size", o->ctx, "context length in tokens per model (default 4096, at most the model's)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
-    sub->add_option("-b,--batch-size", o->batch, "prompt tokens per forward pass")->check(CLI::Range(1, 8192));
+    sub->add_option("-b,--batch-size", o->batch, "prompt tokens per scheduler step, all sequences together")
+        ->check(CLI::Range(1, 8192));
+    add_ubatch_option(*sub, o->ubatch);
     sub->add_option("--kv-type", o->kv_type, "KV cache element type: f16 (default) or f32")
         ->check(CLI::IsMember({"f16", "f32"}));
     sub->add_option("--pooling", o->pooling,

@@ -15,9 +15,18 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 1024));
     app.add_option("-c,--ctx-size", o.ctx, "context length in tokens (default 4096, at most the model's)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
-    app.add_option("-b,--batch-size", o.batch, "prompt tokens per forward pass")->check(CLI::Range(1, 8192));
+    app.add_option("-b,--batch-size", o.batch, "prompt tokens fed per step")->check(CLI::Range(1, 8192));
+    add_ubatch_option(app, o.ubatch);
     app.add_option("--kv-type", o.kv_type, "KV cache element type: f16 (default, as llama.cpp) or f32")
         ->check(CLI::IsMember({"f16", "f32"}));
+}
+
+void add_ubatch_option(CLI::App& app, int64_t& ubatch) {
+    app.add_option("-u,--ubatch-size", ubatch,
+                   "rows (tokens) one forward pass runs at most; larger batches run as several passes, which bounds "
+                   "the activation memory (default 0: automatic, 64-512 rows keeping the scratch within 1/256 of the "
+                   "weights)")
+        ->check(CLI::Range(int64_t{0}, int64_t{8192}));
 }
 
 void add_sampling_options(CLI::App& app, engine::SamplingParams& s) {
@@ -43,8 +52,9 @@ engine::SessionOptions session_options(const ModelOptions& o) {
 
 int thread_count(const ModelOptions& o) { return o.threads > 0 ? o.threads : hardware_threads(); }
 
-std::unique_ptr<model::Model> load_model(const std::string& path) {
+std::unique_ptr<model::Model> load_model(const std::string& path, int64_t ubatch) {
     auto m = model::Model::load(path);
+    m->set_rows_per_pass(ubatch);
     const auto& f = m->file();
     uint64_t total = 0;
     for (const auto& t : f.tensors()) total += t.nbytes;

@@ -415,6 +415,11 @@ std::string_view GGUFValue::array_string(size_t i, const std::string& what) cons
     return as_array(what)[i].as_string(what);
 }
 
+std::optional<GGUFValue::InPlaceStrings> GGUFValue::strings_in_place() const {
+    if (!packed || packed->elem != GGUFType::STRING) return std::nullopt;
+    return InPlaceStrings{packed->owner, packed->base, packed->count, packed->bytes};
+}
+
 std::string GGUFValue::to_display(size_t max_items) const {
     if (const auto* u = std::get_if<uint64_t>(&v)) return std::to_string(*u);
     if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);

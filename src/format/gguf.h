@@ -60,6 +60,17 @@ struct GGUFValue {
     GGUFValue array_at(size_t i, const std::string& what = "") const;
     std::string_view array_string(size_t i, const std::string& what = "") const;
 
+    // A packed array of strings as the file lays it out: count elements of (8-byte little-endian
+    // length, bytes), back to back from base for `bytes` bytes, kept alive by owner (the map).
+    // Lets a reader index the strings itself instead of copying them. Null when not packed.
+    struct InPlaceStrings {
+        std::shared_ptr<const void> owner;
+        const uint8_t* base = nullptr;
+        uint64_t count = 0;
+        uint64_t bytes = 0;
+    };
+    std::optional<InPlaceStrings> strings_in_place() const;
+
     std::string to_display(size_t max_items = 8) const;  // short human-readable form
 };
 

@@ -78,7 +78,7 @@ void attention_block(const HParams& hp, const AttentionWeights& w, int64_t layer
     float* k = b.scratch.alloc<float>(n * hp.k_dim());
     float* v = b.scratch.alloc<float>(n * hp.v_dim());
     float* att = b.scratch.alloc<float>(n * hp.n_head * hp.head_dim_v);
-    float* out = b.scratch.alloc<float>(n * d);
+    float* out = xn;  // the normed rows are dead once q, k and v are made
     cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
     cpu::matmul(b.pool, w.wq, xn, n, q);
     cpu::matmul(b.pool, w.wk, xn, n, k);
@@ -121,14 +121,33 @@ void dense_ffn_block(const HParams& hp, const DenseFfnWeights& w, ForwardBatch& 
     const int64_t n = b.n, d = hp.n_embd, ff = w.gate.rows;
     ScratchScope scope(b.scratch);
     float* xn = b.scratch.alloc<float>(n * d);
-    float* gate = b.scratch.alloc<float>(n * ff);
     float* up = b.scratch.alloc<float>(n * ff);
-    float* out = b.scratch.alloc<float>(n * d);
     cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.gate, xn, n, gate);
     cpu::matmul(b.pool, w.up, xn, n, up);
-    cpu::swiglu(b.pool, gate, up, gate, n * ff);
-    cpu::matmul(b.pool, w.down, gate, n, out);
+    // Past a batched decode's rows the gate is made kGateSlice weight rows at a time and folded
+    // into `up` at once, so a pass holds one n x ff buffer instead of two (at 64 rows, 1 MB less
+    // for Qwen2.5-0.5B). Every product is computed as the whole matrix would compute it, so the
+    // result is bit-identical; fewer rows keep one call (the pool dispatches count there). 1024
+    // measured as fast as the whole gate at pp512 (512 was 5% slower at 2 threads).
+    constexpr int64_t kGateSlice = 1024;
+    const int64_t slice = n > 16 ? std::min(kGateSlice, ff) : ff;
+    float* gate = b.scratch.alloc<float>(n * slice);
+    for (int64_t f0 = 0; f0 < ff; f0 += slice) {
+        const int64_t fs = std::min(slice, ff - f0);
+        cpu::Weight part = w.gate;
+        part.rows = fs;
+        part.data += static_cast<size_t>(f0) * w.gate.row_bytes;
+        cpu::matmul(b.pool, part, xn, n, gate);
+        if (fs == ff) {
+            cpu::swiglu(b.pool, gate, up, up, n * ff);
+            continue;
+        }
+        b.pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) cpu::swiglu(gate + t * fs, up + t * ff + f0, up + t * ff + f0, fs);
+        });
+    }
+    float* out = xn;  // the normed rows are dead once gate and up are made
+    cpu::matmul(b.pool, w.down, up, n, out);
     cpu::add_inplace(b.pool, x, out, n * d);
 }
 

@@ -30,7 +30,32 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     if (m->tok_->n_vocab() != m->hp_.n_vocab)
         throw Error(path + ": tokenizer has " + std::to_string(m->tok_->n_vocab()) + " tokens but the embedding has " +
                     std::to_string(m->hp_.n_vocab) + " rows");
+    m->rows_per_pass_ = m->auto_rows_per_pass();
     return m;
+}
+
+int64_t Model::scratch_bytes_per_row() const {
+    const HParams& hp = hp_;
+    const int64_t d = hp.n_embd;
+    // Attention: norm, q, k, v, the heads' output, the projection; FFN: norm, gate, up, out
+    // (MoE: the chosen experts' and the shared experts' gate and up rows).
+    const int64_t attn = 2 * d + hp.q_dim() + hp.k_dim() + hp.v_dim() + hp.n_head * hp.head_dim_v;
+    const int64_t ff = std::max(hp.n_ff, hp.n_expert_used * hp.n_ff_exp + hp.n_ff_shexp);
+    const int64_t ffn = 2 * d + 2 * ff;
+    return static_cast<int64_t>(sizeof(float)) * (d + std::max(attn, ffn));
+}
+
+int64_t Model::auto_rows_per_pass() const {
+    uint64_t weights = 0;
+    for (const auto& t : file_->tensors()) weights += t.nbytes;
+    const int64_t per_row = std::max<int64_t>(scratch_bytes_per_row(), 1);
+    const int64_t rows = static_cast<int64_t>(weights / 256) / per_row;
+    return std::clamp<int64_t>(rows / 16 * 16, 64, 512);
+}
+
+void Model::set_rows_per_pass(int64_t rows) {
+    if (rows < 0) throw Error("rows per pass must be positive (0: automatic), got " + std::to_string(rows));
+    rows_per_pass_ = rows == 0 ? auto_rows_per_pass() : rows;
 }
 
 uint64_t count_active_params(const format::GGUFFile& f, const HParams& hp) {
@@ -188,7 +213,6 @@ void Model::forward(ThreadPool& pool, KVCache& cache, const int32_t* tokens, int
 
 int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
                              ScratchArena& scratch, Output out) const {
-    namespace cpu = backend::cpu;
     const HParams& hp = hp_;
     int64_t n = 0, n_out = 0;
     for (size_t i = 0; i < chunks.size(); ++i) {
@@ -215,8 +239,43 @@ int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks,
         n_out += c.logits == Logits::kAll ? c.n : c.logits == Logits::kLast ? 1 : 0;
     }
     if (n == 0) return 0;
+    if (n <= rows_per_pass_) return forward_pass(pool, chunks, n, n_out, logits, scratch, out);
 
-    scratch.reset();
+    // Consecutive passes over the rows in order, so the rows they write follow one another
+    // exactly as one pass would write them.
+    const int64_t width = out == Output::kHidden ? hp.n_embd : hp.n_vocab;
+    std::vector<SeqChunk> part;
+    int64_t written = 0;
+    size_t ci = 0;
+    int64_t off = 0;  // the next row is chunks[ci].tokens[off]
+    while (ci < chunks.size()) {
+        part.clear();
+        int64_t rows = 0, rows_out = 0;
+        while (ci < chunks.size() && rows < rows_per_pass_) {
+            const SeqChunk& c = chunks[ci];
+            const int64_t take = std::min(c.n - off, rows_per_pass_ - rows);
+            const bool last = off + take == c.n;
+            const Logits lg = c.logits == Logits::kAll ? Logits::kAll : last ? c.logits : Logits::kNone;
+            part.push_back(SeqChunk{c.cache, c.tokens + off, take, lg});
+            rows += take;
+            rows_out += lg == Logits::kAll ? take : lg == Logits::kLast ? 1 : 0;
+            off += take;
+            if (last) {
+                ++ci;
+                off = 0;
+            }
+        }
+        written += forward_pass(pool, part, rows, rows_out, logits ? logits + written * width : nullptr, scratch, out);
+    }
+    return written;
+}
+
+int64_t Model::forward_pass(ThreadPool& pool, std::span<const SeqChunk> chunks, int64_t n, int64_t n_out,
+                            float* logits, ScratchArena& scratch, Output out) const {
+    namespace cpu = backend::cpu;
+    const HParams& hp = hp_;
+    // Room for the widest block plus the small per-pass tables, in one block.
+    scratch.reserve(static_cast<size_t>(n * scratch_bytes_per_row()) + (size_t{64} << 10));
     const int64_t d = hp.n_embd;
     float* x = scratch.alloc<float>(n * d);
     int32_t* pos = scratch.alloc<int32_t>(n);

@@ -90,8 +90,22 @@ public:
     // twice, a full context, an out-of-vocabulary token, a cache of another shape) throws
     // hearth::Error naming the chunk and leaves every cache as it was.
     // With Output::kHidden the same rows hold the final-norm hidden state instead (n_embd floats).
+    // A batch of more than rows_per_pass() rows runs as consecutive passes of at most that many
+    // rows (a sequence split across passes attends to its earlier rows through its cache), so
+    // the scratch memory of a call is bounded whatever the caller's batch; the rows written are
+    // the same as one pass would write, up to float rounding.
     int64_t forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks, float* logits,
                           ScratchArena& scratch, Output out = Output::kLogits) const;
+
+    // Rows (tokens of all sequences) one pass runs at most: llama.cpp's "ubatch". The default
+    // (auto_rows_per_pass) keeps a pass's scratch within 1/256 of the weights' bytes, between
+    // 64 rows (fewer costs prefill speed: 32 measured 7-12% slower than 512 on the default
+    // model) and 512. Set it before the model is shared between threads; 0 restores the default.
+    int64_t rows_per_pass() const { return rows_per_pass_; }
+    void set_rows_per_pass(int64_t rows);
+    int64_t auto_rows_per_pass() const;
+    // Scratch bytes one row of a pass needs at its widest block (residual row included).
+    int64_t scratch_bytes_per_row() const;
 
     uint64_t n_params() const;
     // Parameters one token touches: all but the unchosen routed experts and the skipped
@@ -101,6 +115,8 @@ public:
 private:
     Model() = default;
     void load_weights();
+    int64_t forward_pass(ThreadPool& pool, std::span<const SeqChunk> chunks, int64_t n, int64_t n_out, float* logits,
+                         ScratchArena& scratch, Output out) const;
     void load_attention(TensorBinder& tb, const std::string& p, LayerWeights& L) const;
     void load_ffn(TensorBinder& tb, const std::string& p, int64_t layer, LayerWeights& L) const;
 
@@ -112,6 +128,7 @@ private:
     std::vector<float> output_norm_;
     std::vector<float> rope_freqs_;  // Llama-3 rope frequency factors (file) or YaRN's (computed)
     std::vector<LayerWeights> layers_;
+    int64_t rows_per_pass_ = 512;
 };
 
 }  // namespace hearth::model

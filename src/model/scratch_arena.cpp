@@ -66,6 +66,15 @@ void ScratchArena::reset() {
     if (!blocks_.empty()) blocks_[0].used = 0;
 }
 
+void ScratchArena::reserve(size_t bytes) {
+    reset();
+    if (capacity() >= bytes) return;
+    for (auto& b : blocks_) free_block(b);
+    blocks_.clear();
+    blocks_.push_back(new_block(bytes));
+    cur_ = 0;
+}
+
 size_t ScratchArena::capacity() const {
     size_t s = 0;
     for (const auto& b : blocks_) s += b.size;

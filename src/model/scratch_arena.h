@@ -39,6 +39,11 @@ public:
     // largest batch has been seen.
     void reset();
 
+    // Resets and makes sure one block holds at least `bytes`: a caller that knows its largest
+    // pass up front gets one block instead of the doubling blocks growth leaves behind (which
+    // the allocator may keep resident after they are freed).
+    void reserve(size_t bytes);
+
     size_t capacity() const;
 
 private:

@@ -227,6 +227,7 @@ ServeConfig parse_serve_config(std::string_view text, const std::string& source,
         if (auto v = s.integer("ctx", 1, int64_t{1} << 24)) m.ctx = *v;
         if (auto v = s.integer("threads", 0, 1024)) m.threads = static_cast<int>(*v);
         if (auto v = s.integer("batch", 1, 8192)) m.batch = *v;
+        if (auto v = s.integer("ubatch", 0, 8192)) m.ubatch = *v;
         if (auto v = s.str("kv_type")) {
             if (*v != "f16" && *v != "f32") s.fail(s.get("kv_type")->source(), "kv_type", "must be f16 or f32");
             m.kv_type = *v;

@@ -5,7 +5,7 @@
 //               web_ui = true (the chat page at /)
 //   [audit]     path, content = "full"|"hashes", fsync = "every"|"interval"|"none",
 //               fsync_interval_ms, hmac_key_file
-//   [[models]]  path, alias, ctx, threads, batch, kv_type, max_queue, max_sequences,
+//   [[models]]  path, alias, ctx, threads, batch, ubatch, kv_type, max_queue, max_sequences,
 //               pooling = "mean"|"last" (how /v1/embeddings pools token states),
 //               [models.sampling] temperature, top_p, top_k, min_p, repeat_penalty,
 //               presence_penalty, frequency_penalty, max_tokens (used when a request omits them)
@@ -35,6 +35,7 @@ struct ModelConfig {
     int64_t ctx = 4096;
     int threads = 0;  // 0: all cores
     int64_t batch = 256;
+    int64_t ubatch = 0;  // rows per forward pass (Model::set_rows_per_pass); 0: automatic
     std::string kv_type = "f16";
     size_t max_queue = 16;
     int max_sequences = 0;  // 0: the worker's default

@@ -1,5 +1,6 @@
 #include "tokenizer/bpe.h"
 
+#include <algorithm>
 #include <bit>
 #include <queue>
 
@@ -14,10 +15,12 @@ BpeTokenizer::BpeTokenizer(VocabData data, const PreConfig& pre, const std::stri
     const auto& b2u = byte_to_unicode();
     for (size_t b = 0; b < 256; ++b) byte_token_[b] = find_token(b2u[b]);
 
-    size_t cap = 16;
-    while (cap < data.merges.size() + data.merges.size() / 2) cap *= 2;  // load factor <= 2/3
-    merges_.assign(cap, MergeSlot{0, Merge{-1, -1}});
-    merge_shift_ = 64 - std::countr_zero(cap);
+    struct Entry {
+        int32_t left;
+        Merge m;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(data.merges.size());
     for (size_t r = 0; r < data.merges.size(); ++r) {
         const std::string_view m = data.merges[r];
         // Byte-level tokens never contain a space (it is stored as "Ġ"), so the single
@@ -31,20 +34,42 @@ BpeTokenizer::BpeTokenizer(VocabData data, const PreConfig& pre, const std::stri
         int32_t a = find_token(left), b = find_token(right), c = find_token(joined);
         // Merges whose parts or result are missing can never apply; tokenizers skips them too.
         if (a < 0 || b < 0 || c < 0) continue;
-        // The first (best-ranked) merge of a pair wins.
-        const uint64_t key = pair_key(a, b);
-        size_t h = merge_slot(key);
-        while (merges_[h].m.rank >= 0 && merges_[h].key != key) h = (h + 1) & (cap - 1);
-        if (merges_[h].m.rank < 0) merges_[h] = MergeSlot{key, Merge{static_cast<int32_t>(r), c}};
+        entries.push_back(Entry{a, Merge{b, static_cast<int32_t>(r), c}});
     }
+    // The first (best-ranked) merge of a pair wins: a stable sort keeps rank order among equal
+    // pairs, and the later duplicates are dropped.
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+        return x.left != y.left ? x.left < y.left : x.m.right < y.m.right;
+    });
+    merge_begin_.assign(tokens_.size() + 1, 0);
+    merges_.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (i > 0 && entries[i].left == entries[i - 1].left && entries[i].m.right == entries[i - 1].m.right) continue;
+        merges_.push_back(entries[i].m);
+        ++merge_begin_[static_cast<size_t>(entries[i].left) + 1];
+    }
+    for (size_t t = 1; t < merge_begin_.size(); ++t) merge_begin_[t] += merge_begin_[t - 1];
+
+    size_t cap = 16;
+    while (cap < merges_.size() + merges_.size() / 2) cap *= 2;  // load factor <= 2/3
+    merge_index_.assign(cap, -1);
+    merge_shift_ = 64 - std::countr_zero(cap);
+    for (size_t left = 0; left + 1 < merge_begin_.size(); ++left)
+        for (uint32_t i = merge_begin_[left]; i < merge_begin_[left + 1]; ++i) {
+            size_t h = merge_slot(static_cast<int32_t>(left), merges_[i].right);
+            while (merge_index_[h] >= 0) h = (h + 1) & (cap - 1);
+            merge_index_[h] = static_cast<int32_t>(i);
+        }
 }
 
-const BpeTokenizer::Merge* BpeTokenizer::find_merge(uint64_t key) const {
-    const size_t mask = merges_.size() - 1;
-    for (size_t h = merge_slot(key);; h = (h + 1) & mask) {
-        const MergeSlot& s = merges_[h];
-        if (s.m.rank < 0) return nullptr;
-        if (s.key == key) return &s.m;
+const BpeTokenizer::Merge* BpeTokenizer::find_merge(int32_t left, int32_t right) const {
+    const uint32_t lo = merge_begin_[static_cast<size_t>(left)], hi = merge_begin_[static_cast<size_t>(left) + 1];
+    const size_t mask = merge_index_.size() - 1;
+    for (size_t h = merge_slot(left, right);; h = (h + 1) & mask) {
+        const int32_t i = merge_index_[h];
+        if (i < 0) return nullptr;
+        const uint32_t u = static_cast<uint32_t>(i);
+        if (u >= lo && u < hi && merges_[u].right == right) return &merges_[u];
     }
 }
 
@@ -92,7 +117,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
         if (l < 0) return;
         int32_t r = syms[static_cast<size_t>(l)].next;
         if (r < 0) return;
-        if (const Merge* m = find_merge(pair_key(syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id)))
+        if (const Merge* m = find_merge(syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id))
             heap.push({m->rank, l, syms[static_cast<size_t>(l)].id, syms[static_cast<size_t>(r)].id});
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) push(i);
@@ -105,7 +130,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
         if (l.id != c.left_id || l.next < 0) continue;
         Sym& r = syms[static_cast<size_t>(l.next)];
         if (r.id != c.right_id) continue;
-        l.id = find_merge(pair_key(c.left_id, c.right_id))->result;
+        l.id = find_merge(c.left_id, c.right_id)->result;
         r.id = -1;
         l.next = r.next;
         if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = c.pos;

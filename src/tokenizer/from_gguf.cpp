@@ -8,11 +8,25 @@ namespace hearth::tokenizer {
 namespace {
 
 // Arrays are read element by element (array_size/array_at/array_string) so a file's packed
-// vocabulary is copied once, into VocabData, and never expanded into GGUFValues.
+// vocabulary is never expanded into GGUFValues; its strings are not even copied when the file
+// leaves them in its map (strings_of).
 const format::GGUFValue* array_of(const format::GGUFFile& f, const std::string& key) {
     const format::GGUFValue* v = f.find(key);
     if (v) v->array_size(f.path() + ": " + key);  // throws unless it is an array
     return v;
+}
+
+// An array of strings as a StringList: borrowed from the map when the array lies there packed,
+// else copied element by element.
+StringList strings_of(const format::GGUFValue& v, const std::string& what) {
+    if (auto in_place = v.strings_in_place())
+        return StringList::borrow_length_prefixed(std::move(in_place->owner), in_place->base, in_place->count,
+                                                  in_place->bytes);
+    StringList l;
+    const size_t n = v.array_size(what);
+    l.reserve(n);
+    for (size_t i = 0; i < n; ++i) l.push_back(v.array_string(i, what));
+    return l;
 }
 
 int32_t id_of(const format::GGUFFile& f, const std::string& key) {
@@ -44,9 +58,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
     const format::GGUFValue* tokens = array_of(f, "tokenizer.ggml.tokens");
     if (!tokens) throw Error(src + ": tokenizer.ggml.tokens is missing");
     const std::string tokens_what = src + ": tokenizer.ggml.tokens";
-    const size_t n_tokens = tokens->array_size(tokens_what);
-    d.tokens.reserve(n_tokens);
-    for (size_t i = 0; i < n_tokens; ++i) d.tokens.push_back(tokens->array_string(i, tokens_what));
+    d.tokens = strings_of(*tokens, tokens_what);
 
     if (const auto* scores = array_of(f, "tokenizer.ggml.scores")) {
         const std::string what = src + ": tokenizer.ggml.scores";
@@ -64,10 +76,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const format::GGUFFile& f) {
         }
     }
     if (const auto* merges = array_of(f, "tokenizer.ggml.merges")) {
-        const std::string what = src + ": tokenizer.ggml.merges";
-        const size_t n = merges->array_size(what);
-        d.merges.reserve(n);
-        for (size_t i = 0; i < n; ++i) d.merges.push_back(merges->array_string(i, what));
+        d.merges = strings_of(*merges, src + ": tokenizer.ggml.merges");
     }
 
     d.bos_id = id_of(f, "tokenizer.ggml.bos_token_id");

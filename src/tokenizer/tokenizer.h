@@ -14,7 +14,7 @@ class GGUFFile;
 namespace hearth::tokenizer {
 
 // Token types as stored in tokenizer.ggml.token_type.
-enum class TokenType : int32_t {
+enum class TokenType : int8_t {  // one byte: a vocabulary holds one per token
     Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6,
 };
 

@@ -169,6 +169,44 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, BatchedForward, ::testing::ValuesIn(all_fixtu
     return s;
 });
 
+// A batch bigger than the model's rows per pass runs as several passes that split sequences
+// mid-way: the rows written (every logits mode) and the caches equal one pass over the batch.
+TEST_P(BatchedForward, PassesOfFewRowsEqualOnePass) {
+    const std::string base = base_of(GetParam());
+    auto ref = read_logits_fixture(base + ".logits.bin");
+    auto m = hearth::model::Model::load(base + ".gguf");
+    ASSERT_GE(ref.prompts.size(), 3u);
+    hearth::ThreadPool pool(2);
+    hearth::model::ScratchArena scratch;
+    const int64_t V = m->hparams().n_vocab;
+    const Logits modes[] = {Logits::kAll, Logits::kLast, Logits::kNone};
+    auto run = [&](int64_t rows_per_pass, std::vector<int64_t>* n_past) {
+        m->set_rows_per_pass(rows_per_pass);
+        std::vector<hearth::model::KVCache> caches;
+        std::vector<SeqChunk> chunks;
+        int64_t rows_out = 0;
+        for (size_t i = 0; i < ref.prompts.size(); ++i) caches.push_back(m->make_cache(64, DType::F32));
+        for (size_t i = 0; i < ref.prompts.size(); ++i) {
+            const auto& ids = ref.prompts[i].ids;
+            const Logits lg = modes[i % 3];
+            chunks.push_back({&caches[i], ids.data(), static_cast<int64_t>(ids.size()), lg});
+            rows_out += lg == Logits::kAll ? static_cast<int64_t>(ids.size()) : lg == Logits::kLast ? 1 : 0;
+        }
+        std::vector<float> out(static_cast<size_t>(rows_out * V));
+        EXPECT_EQ(m->forward_batch(pool, chunks, out.data(), scratch), rows_out);
+        for (auto& c : caches) n_past->push_back(c.n_past());
+        return out;
+    };
+    std::vector<int64_t> past_one, past_split;
+    const auto one = run(512, &past_one);
+    const auto split = run(5, &past_split);
+    EXPECT_EQ(past_one, past_split);
+    EXPECT_LE(max_diff(one, split), 1e-4) << GetParam();
+    m->set_rows_per_pass(0);
+    EXPECT_GE(m->rows_per_pass(), 64);
+    EXPECT_LE(m->rows_per_pass(), 512);
+}
+
 // Only some chunks ask for logits: rows come out in chunk order, one per kLast chunk.
 TEST(BatchedForwardApi, LogitsOnlyForChunksThatAsk) {
     auto m = hearth::model::Model::load(base_of("tiny/qwen2-f32") + ".gguf");

@@ -135,3 +135,34 @@ TEST(DefaultModel, GreedyStepsAgreeWithLlamaCppWithinItsOwnNoise) {
     EXPECT_LE(max_diff, 1.25 * floor.max_logit_diff);
     EXPECT_GE(agree, steps * 98 / 100);
 }
+
+// A 90-token prompt in one pass (the gate made 1024 weight rows at a time, as every pass of
+// more than 16 rows makes it) against passes of 16 and of 7 rows (the whole gate at once, and
+// each sequence split across passes through its cache): every row's logits agree.
+TEST(DefaultModel, PassesOfFewRowsEqualOnePass) {
+    if (!model_path()) GTEST_SKIP() << "HEARTH_MODEL is not set";
+    auto m = hearth::model::Model::load(model_path());
+    const auto& tok = m->tokenizer();
+    std::string text;
+    for (int i = 0; i < 9; ++i) text += "def f" + std::to_string(i) + "(x):\n    return x * " + std::to_string(i) + "\n";
+    const std::vector<int32_t> ids = tok.encode(text, false, false);
+    ASSERT_GE(ids.size(), 80u);
+    const int64_t n = static_cast<int64_t>(ids.size()), V = m->hparams().n_vocab;
+    hearth::ThreadPool pool(2);
+    auto run = [&](int64_t rows) {
+        m->set_rows_per_pass(rows);
+        auto cache = m->make_cache(256);
+        std::vector<float> out(static_cast<size_t>(n * V));
+        m->forward(pool, cache, ids.data(), n, out.data(), true);
+        EXPECT_EQ(cache.n_past(), n);
+        return out;
+    };
+    const auto one = run(512);
+    for (int64_t rows : {16, 7}) {
+        const auto split = run(rows);
+        double worst = 0.0;
+        for (size_t i = 0; i < one.size(); ++i) worst = std::max(worst, std::abs(double(one[i]) - split[i]));
+        std::printf("[ passes ] %lld rows per pass: max |logit - one pass| = %.3g\n", static_cast<long long>(rows), worst);
+        EXPECT_LE(worst, 1e-3) << rows << " rows per pass";
+    }
+}

@@ -2,6 +2,7 @@
 // text found, the first id of a repeated text wins, absent texts miss) and the merge index.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <set>
 
@@ -24,6 +25,26 @@ TEST(StringList, KeepsEveryStringIncludingEmptyOnes) {
     EXPECT_EQ(l[4], "");
     EXPECT_EQ(l[5], std::string_view("x\0y", 3));
     EXPECT_TRUE(StringList().empty());
+}
+
+// A GGUF string array as the file lays it out: (8-byte length, bytes) back to back.
+TEST(StringList, BorrowsLengthPrefixedStringsInPlace) {
+    auto buf = std::make_shared<std::string>();
+    auto add = [&](std::string_view s) {
+        const uint64_t n = s.size();
+        buf->append(reinterpret_cast<const char*>(&n), 8);
+        buf->append(s);
+    };
+    const std::vector<std::string> items = {"Hello", "", std::string("x\0y", 3), "Ġworld"};
+    for (const auto& s : items) add(s);
+    const auto* base = reinterpret_cast<const uint8_t*>(buf->data());
+    StringList l = StringList::borrow_length_prefixed(buf, base, items.size(), buf->size());
+    ASSERT_EQ(l.size(), items.size());
+    for (size_t i = 0; i < items.size(); ++i) EXPECT_EQ(l[i], items[i]) << i;
+    EXPECT_EQ(l[0].data(), buf->data() + 8);  // a view into the borrowed bytes, not a copy
+    EXPECT_THROW(l.push_back("more"), hearth::Error);
+    // A length running past the bytes given is refused.
+    EXPECT_THROW(StringList::borrow_length_prefixed(buf, base, items.size(), buf->size() - 1), hearth::Error);
 }
 
 TEST(TokenizerTables, EveryTextFindsItsIdAndTheFirstOfARepeatWins) {
