@@ -50,7 +50,12 @@ int64_t Model::auto_rows_per_pass() const {
     for (const auto& t : file_->tensors()) weights += t.nbytes;
     const int64_t per_row = std::max<int64_t>(scratch_bytes_per_row(), 1);
     const int64_t rows = static_cast<int64_t>(weights / 256) / per_row;
-    return std::clamp<int64_t>(rows / 16 * 16, 64, 512);
+    // Enough rows that a weight serves several of them: 64 for a dense matrix (fewer cost
+    // prefill speed), and for routed experts about 16 tokens per expert on average.
+    int64_t floor_rows = 64;
+    if (hp_.n_expert > 0 && hp_.n_expert_used > 0)
+        floor_rows = std::clamp<int64_t>(16 * hp_.n_expert / hp_.n_expert_used, 64, 512);
+    return std::clamp<int64_t>(rows / 16 * 16, floor_rows, 512);
 }
 
 void Model::set_rows_per_pass(int64_t rows) {

@@ -99,8 +99,10 @@ public:
 
     // Rows (tokens of all sequences) one pass runs at most: llama.cpp's "ubatch". The default
     // (auto_rows_per_pass) keeps a pass's scratch within 1/256 of the weights' bytes, between
-    // 64 rows (fewer costs prefill speed: 32 measured 7-12% slower than 512 on the default
-    // model) and 512. Set it before the model is shared between threads; 0 restores the default.
+    // a floor and 512: 64 rows for dense models (32 measured 7-12% slower prefill than 512 on
+    // the default model, 64 level with it), 16 x experts / experts per token for MoE models
+    // (about 16 tokens per expert). Set it before the model is shared between threads; 0
+    // restores the default.
     int64_t rows_per_pass() const { return rows_per_pass_; }
     void set_rows_per_pass(int64_t rows);
     int64_t auto_rows_per_pass() const;
