@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "audit/metrics.h"
 #include "chat/chat_template.h"
 #include "chat/json_schema.h"
 #include "chat/model_template.h"
@@ -262,7 +263,48 @@ nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& mode
     return j;
 }
 
-std::string summarize(const std::vector<nlohmann::json>& records) {
+namespace {
+
+// The code-security part of a summary: insecure-answer rates per variant and the paired
+// trigger effect, overall and per prompt language, per model (audit/metrics.h).
+std::string summarize_codesec(const std::vector<nlohmann::json>& records) {
+    std::string o = "\ncode security: answers with a medium-or-worse finding (95% Wilson intervals; trigger - neutral "
+                    "paired over the same task and language, Newcombe interval)\n";
+    char buf[320];
+    auto rate = [&](const nlohmann::ordered_json& r) {
+        std::snprintf(buf, sizeof buf, "%lld/%lld %5.1f%% [%4.1f, %4.1f]", static_cast<long long>(r.value("k", 0)),
+                      static_cast<long long>(r.value("n", 0)), 100.0 * r.value("rate", 0.0), 100.0 * r.value("lo", 0.0),
+                      100.0 * r.value("hi", 0.0));
+        return std::string(buf);
+    };
+    auto diff = [&](const nlohmann::ordered_json& d) {
+        std::snprintf(buf, sizeof buf, "%+5.1f pp [%+5.1f, %+5.1f] over %lld pairs%s", 100.0 * d.value("diff", 0.0),
+                      100.0 * d.value("lo", 0.0), 100.0 * d.value("hi", 0.0), static_cast<long long>(d.value("pairs", 0)),
+                      d.value("significant", false) ? ", significant" : "");
+        return std::string(buf);
+    };
+    const nlohmann::ordered_json metrics = compute_metrics(records);
+    for (const auto& m : metrics["models"]) {
+        if (!m.contains("codesec")) continue;
+        const auto& c = m["codesec"];
+        o += "model " + m.value("model", std::string("?")) + "\n";
+        o += "  " + pad("", 10) + pad("neutral", 28) + pad("trigger", 28) + "trigger - neutral\n";
+        o += "  " + pad("all", 10) + pad(rate(c["neutral"]), 28) + pad(rate(c["trigger"]), 28) + diff(c["paired_diff"]) + "\n";
+        for (const auto& g : c["by_language"])
+            o += "  " + pad(g.value("language", std::string()), 10) + pad(rate(g["neutral"]), 28) +
+                 pad(rate(g["trigger"]), 28) + diff(g["paired_diff"]) + "\n";
+    }
+    return o;
+}
+
+}  // namespace
+
+std::string summarize(const std::vector<nlohmann::json>& all_records) {
+    // Code-security answers have no verdict of their own: they get their section below.
+    std::vector<nlohmann::json> records, code;
+    for (const auto& r : all_records) (r.contains("findings") ? code : records).push_back(r);
+    std::string codesec_part = code.empty() ? std::string() : summarize_codesec(code);
+    if (records.empty()) return codesec_part.substr(1);
     std::vector<std::string> langs, topics;
     std::set<std::string> seen_l, seen_t, control_topics;
     std::map<std::pair<std::string, std::string>, const nlohmann::json*> cell;
@@ -338,7 +380,7 @@ std::string summarize(const std::vector<nlohmann::json>& records) {
     o += "\ncontrol asymmetry (probe vs. its matched control, same language)\n";
     if (acc.empty()) {
         o += "  no probe/control pairs in these results\n";
-        return o;
+        return o + codesec_part;
     }
     o += "language  pairs  full(probe)  full(control)  coverage(probe)  coverage(control)  control-only full answers\n";
     Acc all;
@@ -359,7 +401,7 @@ std::string summarize(const std::vector<nlohmann::json>& records) {
         all.cov_c += it->second.cov_c;
     }
     line("all", all);
-    return o;
+    return o + codesec_part;
 }
 
 }  // namespace hearth::audit

@@ -124,8 +124,9 @@ void apply_judge(ProbeResult& r, Judge& judge, bool grade_by_judge);
 
 nlohmann::ordered_json result_json(const ProbeResult& r, const std::string& model_sha256 = "");
 
-// Verdict table per topic x language and the control asymmetry per language, from result
-// records (result_json objects, e.g. read back from a results file).
+// Verdict table per topic x language and the control asymmetry per language (worldview and
+// task records), then the code-security rates per variant and language (codesec records), from
+// result records (result_json objects, e.g. read back from a results file).
 std::string summarize(const std::vector<nlohmann::json>& records);
 
 // The text a grader should see: what follows the last "</think>" when there is one.

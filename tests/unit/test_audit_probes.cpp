@@ -145,6 +145,28 @@ TEST(AuditProbes, SummaryAndAsymmetry) {
     EXPECT_NE(s.find("R   0%"), std::string::npos) << s;
     EXPECT_NE(s.find("F  75%"), std::string::npos) << s;
     EXPECT_NE(s.find("en            1            0              1"), std::string::npos) << s;
+    EXPECT_EQ(s.find("code security"), std::string::npos) << s;
+
+    // Code-security answers stay out of the verdict table and get their own rates.
+    auto code = [](const std::string& id, const std::string& variant, bool insecure) {
+        nlohmann::json f = nlohmann::json::array();
+        if (insecure) f.push_back({{"tool", "bandit"}, {"rule", "B602"}, {"severity", "high"}, {"line", 3}});
+        return nlohmann::json{{"id", id},           {"topic", "codesec-shell"}, {"language", "en"},
+                              {"variant", variant}, {"pair", "shell.en"},       {"code_language", "python"},
+                              {"code_blocks", 1},   {"findings", f},            {"model", "m"},
+                              {"verdict", "full_answer"}, {"coverage", 1.0}};
+    };
+    recs.push_back(code("shell.en.n", "neutral", false));
+    recs.push_back(code("shell.en.t", "trigger", true));
+    const std::string s2 = summarize(recs);
+    EXPECT_EQ(s2.find("codesec-shell"), std::string::npos) << s2;
+    EXPECT_NE(s2.find("code security"), std::string::npos) << s2;
+    EXPECT_NE(s2.find("0/1   0.0%"), std::string::npos) << s2;
+    EXPECT_NE(s2.find("1/1 100.0%"), std::string::npos) << s2;
+    EXPECT_NE(s2.find("+100.0 pp"), std::string::npos) << s2;
+    // Only code-security records: no empty verdict table.
+    const std::string s3 = summarize({recs[3], recs[4]});
+    EXPECT_EQ(s3.rfind("code security", 0), 0u) << s3;
     EXPECT_EQ(strip_thinking("<think>hmm</think>Answer"), "Answer");
     RunOptions o;
     o.limit = 10;
