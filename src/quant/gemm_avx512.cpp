@@ -222,21 +222,40 @@ HEARTH_AVX512 inline void store_4x4(__m512 s, float* y, size_t ldy) {
 
 // One R x T tile over nb blocks. The same order of float operations as the per-row kernel
 // (dot_avx512.cpp): pairs starting at block 4k in one accumulator, pairs at 4k+2 in another,
-// an odd last block on its own, so a tile's outputs equal vec_dot's bit for bit. The two
-// accumulator sets run as two passes (16 registers each) with the first parked in memory.
+// an odd last block on its own, so a tile's outputs equal vec_dot's bit for bit. Small tiles
+// (decode's one row, batched decode's one row of 2-4 tokens) keep both accumulator sets in
+// registers and read the row once, front to back; a full tile's two sets (16 registers each)
+// run as two passes with the first parked in memory.
 template <int R, int T, class W, class A>
 HEARTH_AVX512 inline void legacy_tile(const W (&w)[R], const A (&a)[T], int64_t nb, float* y, size_t ldy) {
     __m512 acc[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-    for (int64_t i = 0; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
     alignas(64) float part[R][T][16];
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < T; ++t) {
-            _mm512_store_ps(part[r][t], acc[r][t]);
-            acc[r][t] = _mm512_setzero_ps();
+    if constexpr (R * T <= 8) {
+        __m512 acc2[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc2[r][t] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 3 < nb; i += 4) {
+            legacy_step<R, T, true>(w, a, i, acc);
+            legacy_step<R, T, true>(w, a, i + 2, acc2);
         }
-    for (int64_t i = 2; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
+        if (i + 1 < nb) legacy_step<R, T, true>(w, a, i, acc);
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) {
+                _mm512_store_ps(part[r][t], acc[r][t]);
+                acc[r][t] = acc2[r][t];
+            }
+    } else {
+        for (int64_t i = 0; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) {
+                _mm512_store_ps(part[r][t], acc[r][t]);
+                acc[r][t] = _mm512_setzero_ps();
+            }
+        for (int64_t i = 2; i + 1 < nb; i += 4) legacy_step<R, T, true>(w, a, i, acc);
+    }
     if constexpr (R == 4 && T == 4) {
         __m512 x[16];
         for (int r = 0; r < R; ++r)
