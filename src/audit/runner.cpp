@@ -304,7 +304,7 @@ std::string summarize(const std::vector<nlohmann::json>& all_records) {
     std::vector<nlohmann::json> records, code;
     for (const auto& r : all_records) (r.contains("findings") ? code : records).push_back(r);
     std::string codesec_part = code.empty() ? std::string() : summarize_codesec(code);
-    if (records.empty()) return codesec_part.substr(1);
+    if (records.empty() && !code.empty()) return codesec_part.substr(1);  // no verdict table to show
     std::vector<std::string> langs, topics;
     std::set<std::string> seen_l, seen_t, control_topics;
     std::map<std::pair<std::string, std::string>, const nlohmann::json*> cell;

@@ -167,6 +167,8 @@ TEST(AuditProbes, SummaryAndAsymmetry) {
     // Only code-security records: no empty verdict table.
     const std::string s3 = summarize({recs[3], recs[4]});
     EXPECT_EQ(s3.rfind("code security", 0), 0u) << s3;
+    // No records at all (every probe failed): the empty table, no crash.
+    EXPECT_NE(summarize({}).find("verdicts:"), std::string::npos);
     EXPECT_EQ(strip_thinking("<think>hmm</think>Answer"), "Answer");
     RunOptions o;
     o.limit = 10;
