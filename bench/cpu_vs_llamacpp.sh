@@ -149,7 +149,7 @@ for m in models:
             mh, ml = statistics.median(h), statistics.median(l)
             print(f"| {m} | {test} | {t} | {mh:.2f} (min {min(h):.2f}, max {max(h):.2f}) | {ml:.2f} (min {min(l):.2f}, max {max(l):.2f}) | {mh/ml:.2f}x | {len(h)}/{len(l)} |")
 print()
-print("| model | decode weight MB/token (all but token_embd) | threads | stream read of the file GB/s (median of rounds; min-max) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream | llama.cpp % of stream |")
+print("| model | decode weight MB/token (all but token_embd, unless it is also the output matrix) | threads | stream read of the file GB/s (median of rounds; min-max) | hearth decode GB/s | llama.cpp decode GB/s | hearth % of stream | llama.cpp % of stream |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in models:
     wb = wbytes.get(m, float("nan"))

@@ -116,11 +116,14 @@ RssParts rss_parts(const std::string& model_path) {
 void bench(const BenchOptions& o) {
     auto m = load_model(o.path, o.ubatch);
     const auto& hp = m->hparams();
-    // Weight bytes a decode step reads: every tensor but the token embedding (one row of it is read).
+    // Weight bytes a decode step reads: every tensor but the token embedding (one row of it is
+    // read), unless the file has no output.weight and the embedding doubles as the output matrix.
     uint64_t weight_bytes = 0, file_weights = 0;
+    bool tied = true;
+    for (const auto& t : m->file().tensors()) tied = tied && t.name != "output.weight";
     for (const auto& t : m->file().tensors()) {
         file_weights += t.nbytes;
-        if (t.name != "token_embd.weight") weight_bytes += t.nbytes;
+        if (t.name != "token_embd.weight" || tied) weight_bytes += t.nbytes;
     }
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));

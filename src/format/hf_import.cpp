@@ -118,41 +118,34 @@ GGUFValue str(std::string v) {
     g.v = std::move(v);
     return g;
 }
-GGUFValue str_array(std::vector<std::string> v) {
+namespace {
+// An ARRAY value of elem_type `elem` with make(item) for each of items.
+template <class Items, class Make>
+GGUFValue array_value(GGUFType elem, Items& items, Make make) {
     GGUFValue g;
     g.type = GGUFType::ARRAY;
-    g.elem_type = GGUFType::STRING;
+    g.elem_type = elem;
     auto a = std::make_shared<GGUFArray>();
-    a->reserve(v.size());
-    for (auto& s : v) a->push_back(str(std::move(s)));
+    a->reserve(items.size());
+    for (auto& x : items) a->push_back(make(x));
     g.v = std::move(a);
     return g;
+}
+}  // namespace
+
+GGUFValue str_array(std::vector<std::string> v) {
+    return array_value(GGUFType::STRING, v, [](std::string& s) { return str(std::move(s)); });
 }
 GGUFValue i32_array(const std::vector<int32_t>& v) {
-    GGUFValue g;
-    g.type = GGUFType::ARRAY;
-    g.elem_type = GGUFType::INT32;
-    auto a = std::make_shared<GGUFArray>();
-    a->reserve(v.size());
-    for (int32_t x : v) a->push_back(i32(x));
-    g.v = std::move(a);
-    return g;
+    return array_value(GGUFType::INT32, v, [](int32_t x) { return i32(x); });
 }
-
 GGUFValue f64_array(const std::vector<double>& v) {
-    GGUFValue g;
-    g.type = GGUFType::ARRAY;
-    g.elem_type = GGUFType::FLOAT64;
-    auto a = std::make_shared<GGUFArray>();
-    a->reserve(v.size());
-    for (double x : v) {
+    return array_value(GGUFType::FLOAT64, v, [](double x) {
         GGUFValue e;
         e.type = GGUFType::FLOAT64;
         e.v = x;
-        a->push_back(std::move(e));
-    }
-    g.v = std::move(a);
-    return g;
+        return e;
+    });
 }
 
 }  // namespace hf
