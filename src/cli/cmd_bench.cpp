@@ -119,8 +119,7 @@ void bench(const BenchOptions& o) {
     // Weight bytes a decode step reads: every tensor but the token embedding (one row of it is
     // read), unless the file has no output.weight and the embedding doubles as the output matrix.
     uint64_t weight_bytes = 0, file_weights = 0;
-    bool tied = true;
-    for (const auto& t : m->file().tensors()) tied = tied && t.name != "output.weight";
+    const bool tied = m->file().find_tensor("output.weight") == nullptr;
     for (const auto& t : m->file().tensors()) {
         file_weights += t.nbytes;
         if (t.name != "token_embd.weight" || tied) weight_bytes += t.nbytes;
