@@ -160,7 +160,7 @@ void bench(const BenchOptions& o) {
                 s.reset();
                 const auto t0 = std::chrono::steady_clock::now();
                 const double c0 = cpu_seconds();
-                for (int64_t i = 0; i < o.n_gen; ++i) s.feed({tok(rng)});
+                for (int64_t i = 0; i < o.n_gen; ++i) s.feed({tok(rng)}, true);
                 const double sec = seconds_since(t0);
                 if (rep < 0) continue;
                 r.tps.push_back(static_cast<double>(o.n_gen) / sec);
@@ -186,7 +186,7 @@ void bench(const BenchOptions& o) {
                 for (int64_t i = 0; i < o.n_gen; ++i) {
                     for (int k = 0; k < nb; ++k) {
                         ids[static_cast<size_t>(k)] = tok(rng);
-                        chunks[static_cast<size_t>(k)] = model::SeqChunk{&caches[static_cast<size_t>(k)], &ids[static_cast<size_t>(k)], 1, model::Logits::kLast};
+                        chunks[static_cast<size_t>(k)] = model::SeqChunk{&caches[static_cast<size_t>(k)], &ids[static_cast<size_t>(k)], 1, model::Logits::kLast, true};
                     }
                     m->forward_batch(pool, chunks, logits.data(), scratch);
                 }

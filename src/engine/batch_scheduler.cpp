@@ -216,7 +216,7 @@ void BatchScheduler::step() {
     for (auto& sp : slots_) {
         Slot& s = *sp;
         if (!s.req || !s.decoding) continue;
-        chunks.push_back({&s.cache, &s.next, 1, model::Logits::kLast});
+        chunks.push_back({&s.cache, &s.next, 1, model::Logits::kLast, true});
         owners.push_back(&s);
     }
     const int64_t n_decode = static_cast<int64_t>(chunks.size());

@@ -31,7 +31,7 @@ void Session::reset() {
     history_.clear();
 }
 
-const std::vector<float>& Session::feed(const std::vector<int32_t>& tokens) {
+const std::vector<float>& Session::feed(const std::vector<int32_t>& tokens, bool decode) {
     if (tokens.empty()) throw Error("nothing to feed: empty token list");
     if (n_past() + static_cast<int64_t>(tokens.size()) > n_ctx())
         throw Error("prompt of " + std::to_string(tokens.size()) + " tokens does not fit: " + std::to_string(n_past()) +
@@ -39,7 +39,7 @@ const std::vector<float>& Session::feed(const std::vector<int32_t>& tokens) {
     logits_.resize(static_cast<size_t>(model_.hparams().n_vocab));
     for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(opt_.n_batch)) {
         size_t n = std::min(tokens.size() - i, static_cast<size_t>(opt_.n_batch));
-        const model::SeqChunk c{&cache_, tokens.data() + i, static_cast<int64_t>(n), model::Logits::kLast};
+        const model::SeqChunk c{&cache_, tokens.data() + i, static_cast<int64_t>(n), model::Logits::kLast, decode};
         model_.forward_batch(pool_, std::span<const model::SeqChunk>(&c, 1), logits_.data(), scratch_);
     }
     history_.insert(history_.end(), tokens.begin(), tokens.end());
@@ -55,7 +55,7 @@ GenerateResult Session::generate(const std::vector<int32_t>& prompt, const Gener
     t0 = std::chrono::steady_clock::now();
     GenerationState st(model_.tokenizer(), opt, on_text);
     while (auto id = st.next(logits_.data(), static_cast<int64_t>(logits_.size()), history_, n_past(), n_ctx()))
-        feed({*id});
+        feed({*id}, true);
     GenerateResult r = st.finish();
     r.n_prompt = static_cast<int64_t>(prompt.size());
     r.prefill_seconds = prefill;

@@ -68,8 +68,9 @@ public:
     const model::KVCache& cache() const { return cache_; }
     void reset();
 
-    // Feeds tokens (in chunks of n_batch) and returns the logits after the last one.
-    const std::vector<float>& feed(const std::vector<int32_t>& tokens);
+    // Feeds tokens (in chunks of n_batch) and returns the logits after the last one. decode:
+    // the tokens were sampled from this session's logits (see model::SeqChunk::decode).
+    const std::vector<float>& feed(const std::vector<int32_t>& tokens, bool decode = false);
 
     // Feeds the prompt, then samples until EOS, a stop string, max_tokens or a full context.
     // on_text receives each newly decoded piece of valid UTF-8; returning false stops early.

@@ -80,9 +80,9 @@ void attention_block(const HParams& hp, const AttentionWeights& w, int64_t layer
     float* att = b.scratch.alloc<float>(n * hp.n_head * hp.head_dim_v);
     float* out = xn;  // the normed rows are dead once q, k and v are made
     cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.wq, xn, n, q);
-    cpu::matmul(b.pool, w.wk, xn, n, k);
-    cpu::matmul(b.pool, w.wv, xn, n, v);
+    cpu::matmul(b.pool, w.wq, xn, n, q, b.prompt_rows);
+    cpu::matmul(b.pool, w.wk, xn, n, k, b.prompt_rows);
+    cpu::matmul(b.pool, w.wv, xn, n, v, b.prompt_rows);
     if (!w.bq.empty()) cpu::add_bias(q, w.bq.data(), n, hp.q_dim());
     if (!w.bk.empty()) cpu::add_bias(k, w.bk.data(), n, hp.k_dim());
     if (!w.bv.empty()) cpu::add_bias(v, w.bv.data(), n, hp.v_dim());
@@ -113,7 +113,7 @@ void attention_block(const HParams& hp, const AttentionWeights& w, int64_t layer
         a.out = att + s.row0 * hp.n_head * hp.head_dim_v;
         return a;
     });
-    cpu::matmul(b.pool, w.wo, att, n, out);
+    cpu::matmul(b.pool, w.wo, att, n, out, b.prompt_rows);
     cpu::add_inplace(b.pool, x, out, n * d);
 }
 
@@ -123,7 +123,7 @@ void dense_ffn_block(const HParams& hp, const DenseFfnWeights& w, ForwardBatch& 
     float* xn = b.scratch.alloc<float>(n * d);
     float* up = b.scratch.alloc<float>(n * ff);
     cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
-    cpu::matmul(b.pool, w.up, xn, n, up);
+    cpu::matmul(b.pool, w.up, xn, n, up, b.prompt_rows);
     // Past a batched decode's rows the gate is made kGateSlice weight rows at a time and folded
     // into `up` at once, so a pass holds one n x ff buffer instead of two (at 64 rows, 1 MB less
     // for Qwen2.5-0.5B). Every product is computed as the whole matrix would compute it, so the
@@ -137,7 +137,7 @@ void dense_ffn_block(const HParams& hp, const DenseFfnWeights& w, ForwardBatch& 
         cpu::Weight part = w.gate;
         part.rows = fs;
         part.data += static_cast<size_t>(f0) * w.gate.row_bytes;
-        cpu::matmul(b.pool, part, xn, n, gate);
+        cpu::matmul(b.pool, part, xn, n, gate, b.prompt_rows);
         if (fs == ff) {
             cpu::swiglu(b.pool, gate, up, up, n * ff);
             continue;
@@ -147,7 +147,7 @@ void dense_ffn_block(const HParams& hp, const DenseFfnWeights& w, ForwardBatch& 
         });
     }
     float* out = xn;  // the normed rows are dead once gate and up are made
-    cpu::matmul(b.pool, w.down, up, n, out);
+    cpu::matmul(b.pool, w.down, up, n, out, b.prompt_rows);
     cpu::add_inplace(b.pool, x, out, n * d);
 }
 

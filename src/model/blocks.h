@@ -54,6 +54,7 @@ struct ForwardBatch {
     const int32_t* positions;           // per row
     std::span<const SeqRows> seqs;
     const float* rope_freqs;            // per-frequency divisors or nullptr
+    std::span<const backend::cpu::RowRange> prompt_rows;  // rows of prompt tokens (see SeqChunk::decode)
 };
 
 void attention_block(const HParams& hp, const AttentionWeights& w, int64_t layer, ForwardBatch& b, float* x);

@@ -68,7 +68,9 @@ void attend_absorbed(const HParams& hp, const MlaWeights& w, int64_t layer, Forw
             std::memcpy(dst + L, q + (t * H + h) * Dk + nope, R * sizeof(float));
         }
     }
-    ForwardBatch sub{b.pool, b.scratch, n, b.positions, run, b.rope_freqs};
+    // The per-head absorbed products above and below take every row through the decode kernels
+    // (no prompt rows given): a fixed rule, so rows still do not depend on their batch.
+    ForwardBatch sub{b.pool, b.scratch, n, b.positions, run, b.rope_freqs, {}};
     attention_per_sequence(sub, [&](const SeqRows& s) {
         cpu::AttentionArgs a;
         a.q = qcat + (s.row0 - r0) * H * (L + R);
@@ -163,14 +165,14 @@ void mla_attention_block(const HParams& hp, const MlaWeights& w, int64_t layer, 
     float* out = b.scratch.alloc<float>(n * d);
     cpu::rms_norm(b.pool, x, w.norm.data(), xn, n, d, hp.rms_eps);
     if (!w.wq.empty()) {
-        cpu::matmul(b.pool, w.wq, xn, n, q);
+        cpu::matmul(b.pool, w.wq, xn, n, q, b.prompt_rows);
     } else {
         float* qa = b.scratch.alloc<float>(n * hp.q_lora_rank);
-        cpu::matmul(b.pool, w.wq_a, xn, n, qa);
+        cpu::matmul(b.pool, w.wq_a, xn, n, qa, b.prompt_rows);
         cpu::rms_norm(b.pool, qa, w.q_a_norm.data(), qa, n, hp.q_lora_rank, hp.rms_eps);
-        cpu::matmul(b.pool, w.wq_b, qa, n, q);
+        cpu::matmul(b.pool, w.wq_b, qa, n, q, b.prompt_rows);
     }
-    cpu::matmul(b.pool, w.wkv_a, xn, n, kv);
+    cpu::matmul(b.pool, w.wkv_a, xn, n, kv, b.prompt_rows);
     for (int64_t t = 0; t < n; ++t) {
         float* row = &kv[t * (L + R)];
         cpu::rms_norm(row, w.kv_a_norm.data(), row, 1, L, hp.rms_eps);
@@ -201,7 +203,7 @@ void mla_attention_block(const HParams& hp, const MlaWeights& w, int64_t layer, 
         }
         i = j;
     }
-    cpu::matmul(b.pool, w.wo, att, n, out);
+    cpu::matmul(b.pool, w.wo, att, n, out, b.prompt_rows);
     cpu::add_inplace(b.pool, x, out, n * d);
 }
 

@@ -261,7 +261,7 @@ int64_t Model::forward_batch(ThreadPool& pool, std::span<const SeqChunk> chunks,
             const int64_t take = std::min(c.n - off, rows_per_pass_ - rows);
             const bool last = off + take == c.n;
             const Logits lg = c.logits == Logits::kAll ? Logits::kAll : last ? c.logits : Logits::kNone;
-            part.push_back(SeqChunk{c.cache, c.tokens + off, take, lg});
+            part.push_back(SeqChunk{c.cache, c.tokens + off, take, lg, c.decode});
             rows += take;
             rows_out += lg == Logits::kAll ? take : lg == Logits::kLast ? 1 : 0;
             off += take;
@@ -285,9 +285,16 @@ int64_t Model::forward_pass(ThreadPool& pool, std::span<const SeqChunk> chunks, 
     float* x = scratch.alloc<float>(n * d);
     int32_t* pos = scratch.alloc<int32_t>(n);
     SeqRows* seqs = scratch.alloc<SeqRows>(chunks.size());
+    // Prompt rows as ranges, adjacent prompt chunks merged (the scheduler puts decode rows first).
+    auto* prompt = scratch.alloc<cpu::RowRange>(chunks.size());
+    size_t n_prompt_ranges = 0;
     int64_t row = 0;
     for (size_t i = 0; i < chunks.size(); ++i) {
         const SeqChunk& c = chunks[i];
+        if (!c.decode) {
+            if (n_prompt_ranges > 0 && prompt[n_prompt_ranges - 1].end == row) prompt[n_prompt_ranges - 1].end += c.n;
+            else prompt[n_prompt_ranges++] = cpu::RowRange{row, row + c.n};
+        }
         const int64_t pos0 = c.cache->n_past();
         new (&seqs[i]) SeqRows{c.cache, row, c.n, pos0};
         for (int64_t t = 0; t < c.n; ++t) {
@@ -298,7 +305,8 @@ int64_t Model::forward_pass(ThreadPool& pool, std::span<const SeqChunk> chunks, 
     }
 
     ForwardBatch b{pool, scratch, n, pos, std::span<const SeqRows>(seqs, chunks.size()),
-                   rope_freqs_.empty() ? nullptr : rope_freqs_.data()};
+                   rope_freqs_.empty() ? nullptr : rope_freqs_.data(),
+                   std::span<const cpu::RowRange>(prompt, n_prompt_ranges)};
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const LayerWeights& L = layers_[static_cast<size_t>(il)];
         if (L.is_mla)

@@ -42,11 +42,16 @@ enum class Output { kLogits, kHidden };
 
 // One sequence's share of a batched forward call: n tokens at positions cache->n_past() ..
 // + n - 1. Each chunk needs its own cache (one sequence appears at most once per call).
+// `decode` marks tokens the model sampled (a decode step) rather than prompt tokens: the two
+// kinds of rows go through weight kernels with different float summation orders (see
+// backend::cpu::matmul), each the same whatever else is in the batch, so a sequence's
+// results do not depend on the sequences it shares a batch with or on how its prompt was cut.
 struct SeqChunk {
     KVCache* cache = nullptr;
     const int32_t* tokens = nullptr;
     int64_t n = 0;
     Logits logits = Logits::kLast;
+    bool decode = false;
 };
 
 // One transformer block: an attention block (standard or MLA) then an FFN block (dense or

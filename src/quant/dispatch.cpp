@@ -174,6 +174,11 @@ GemmFn gemm_fn(DType w) {
     }
 }
 
+GemmFn prefill_gemm_fn(DType w) {
+    if (level() == Level::Avx512) return pick_gemm(avx512_prefill_gemm_kernels(), w);
+    return gemm_fn(w);
+}
+
 float vec_dot(DType w, const void* wrow, const void* act, int64_t n) {
     // The hot path: validation is limited to what the caller cannot have checked once.
     return vec_dot_fn(w)(wrow, act, n);

@@ -1,14 +1,3 @@
-// AVX-512 (F/BW/VL/VNNI) tile kernels: up to 4 weight rows x 4 activation rows per call of
-// the inner loop, 16 float accumulators held in registers. Each weight block is unpacked
-// once per tile and each activation block loaded once per tile, so unpacking costs are
-// shared by 4 tokens and activation loads by 4 rows.
-//
-// 32-element formats (Q4_0, Q5_0, Q8_0 against Q8_0 activations) take two blocks per 512-bit
-// register and keep the per-row kernel's order of float operations (bit-identical results). Weights are made unsigned (Q8_0: x + 128; Q5_0: q; Q4_0: q) so vpdpbusd applies
-// directly; the offset (128, 16 or 8) times the sum of each 4 activation bytes is computed
-// once per token and seeds the integer accumulator negated, which is exact (vpdpbusd does not
-// saturate). K-quants (Q4_K, Q6_K against Q8_K) go 64 elements at a time with per-group float
-// scales, and their minimums/offsets through the activations' 16-element sums.
 // AVX-512 (F/BW/VL/VNNI) micro-kernels for the tile loop in gemm_driver.h: up to 4 weight
 // rows x 4 activation rows per tile, 16 float accumulators held in registers.
 //
@@ -20,7 +9,9 @@
 // than one token tile, both operands are first laid out once per call in that unpacked
 // form (weights: unsigned bytes and scales; activations: bytes, scales and offset seeds), so
 // the tiles do nothing but load, vpdpbusd, convert, scale and accumulate; unpacking a Q5_0
-// pair in the tile had cost about as much as the arithmetic it fed.
+// pair in the tile had cost about as much as the arithmetic it fed. These are the decode
+// kernels (avx512_gemm_kernels); prompt rows of the 32-element formats go through the panels
+// of gemm_panels_avx512.cpp instead (avx512_prefill_gemm_kernels).
 //
 // K-quants (Q4_K, Q6_K against Q8_K) go 64 elements at a time with per-group float scales,
 // and their minimums/offsets through the activations' 16-element sums.
@@ -29,7 +20,9 @@
 
 #include "quant/blocks.h"
 #include "quant/gemm_driver.h"
+#include "quant/gemm_panels_avx512.h"
 #include "quant/kernels.h"
+#include "quant/legacy_avx512.h"
 #include "quant/simd_avx512.h"
 
 namespace hearth::quant {
@@ -39,77 +32,7 @@ using namespace avx512;
 
 // ---------------------------------------------------------------- 32-element formats
 
-// Unsigned weight bytes of blocks x[0] (and x[1] when Two) and log2 of their offset.
-struct FmtQ8_0 {
-    using Block = BlockQ8_0;
-    static constexpr int kShift = 7;
-    static constexpr bool kPacked = false;
-    template <bool Two>
-    HEARTH_AVX512 static __m512i unpack(const Block* x) {
-        const __m512i v = Two ? pair256(x[0].qs, x[1].qs) : _mm512_zextsi256_si512(load256(x[0].qs));
-        return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
-    }
-};
-
-// Q5_0 and Q4_0: both blocks of a pair come in one masked 64-byte load (44 or 36 bytes; the
-// mask keeps the load inside the row), then one 16-bit permute puts each block's 16 quant
-// bytes in two 128-bit lanes, a per-lane shift picks the low or high nibbles, and a second
-// permute lines up the two fp16 scales for one 16-lane conversion.
-template <int kBlockBytes, int kQsWord, bool kHigh>
-struct PackedPair {
-    static constexpr short kA = kQsWord, kB = kQsWord + kBlockBytes / 2, kD = kBlockBytes / 2;
-    alignas(64) static constexpr short kQIdx[32] = {kA, kA + 1, kA + 2, kA + 3, kA + 4, kA + 5, kA + 6, kA + 7,
-                                                    kA, kA + 1, kA + 2, kA + 3, kA + 4, kA + 5, kA + 6, kA + 7,
-                                                    kB, kB + 1, kB + 2, kB + 3, kB + 4, kB + 5, kB + 6, kB + 7,
-                                                    kB, kB + 1, kB + 2, kB + 3, kB + 4, kB + 5, kB + 6, kB + 7};
-    alignas(64) static constexpr short kDIdx[32] = {0, 0, 0, 0, 0, 0, 0, 0, kD, kD, kD, kD, kD, kD, kD, kD,
-                                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    template <bool Two>
-    HEARTH_AVX512 static void load(const void* p, __m512i& u, __m512& sw) {
-        constexpr uint64_t mask = Two ? (~0ull >> (64 - 2 * kBlockBytes)) : (~0ull >> (64 - kBlockBytes));
-        const __m512i v = _mm512_maskz_loadu_epi8(mask, p);
-        const __m512i qidx = _mm512_loadu_si512(kQIdx);
-        constexpr long long k4 = 0x0004000400040004LL;
-        const __m512i shift = _mm512_setr_epi64(0, 0, k4, k4, 0, 0, k4, k4);
-        u = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(qidx, v), shift), _mm512_set1_epi8(0xF));
-        const __m512i didx = _mm512_loadu_si512(kDIdx);
-        sw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, v)));
-        if constexpr (kHigh) {
-            const auto* bytes = static_cast<const uint8_t*>(p);
-            __mmask64 hb = static_cast<__mmask64>(load_u32(bytes + 2));
-            if (Two) hb |= static_cast<__mmask64>(load_u32(bytes + kBlockBytes + 2)) << 32;
-            u = _mm512_mask_add_epi8(u, hb, u, _mm512_set1_epi8(16));
-        }
-    }
-};
-
-struct FmtQ5_0 {
-    using Block = BlockQ5_0;
-    static constexpr int kShift = 4;
-    static constexpr bool kPacked = true;
-    using Pair = PackedPair<22, 3, true>;
-};
-
-struct FmtQ4_0 {
-    using Block = BlockQ4_0;
-    static constexpr int kShift = 3;
-    static constexpr bool kPacked = true;
-    using Pair = PackedPair<18, 1, false>;
-};
-
 constexpr int kPrefetch = 256;
-
-// Blocks x[0] (and x[1] when Two) as unsigned bytes u and their scales sw (lanes 0..7 and
-// 8..15; zero for a missing second block).
-template <class F, bool Two>
-HEARTH_AVX512 inline void unpack_pair(const typename F::Block* x, __m512i& u, __m512& sw) {
-    if constexpr (F::kPacked) {
-        F::Pair::template load<Two>(x, u, sw);
-    } else {
-        u = F::template unpack<Two>(x);
-        sw = pair_scale(h2f(x[0].d), Two ? h2f(x[1].d) : 0.f);
-    }
-}
 
 // A pair of Q8_0 activation blocks as the tiles use them: quants, the two scales as 16
 // floats, and -(offset * sum of each 4 quants) for a format's offset (1 << kShift).
@@ -600,11 +523,18 @@ const GemmKernels& avx512_gemm_kernels() {
     return k;
 }
 
+const GemmKernels& avx512_prefill_gemm_kernels() {
+    const GemmKernels& d = avx512_gemm_kernels();
+    static const GemmKernels k{avx512::gemm_panels_q4_0, avx512::gemm_panels_q5_0, avx512::gemm_panels_q8_0, d.q4_k, d.q6_k};
+    return k;
+}
+
 }  // namespace hearth::quant
 
 #else
 #include "quant/kernels.h"
 namespace hearth::quant {
 const GemmKernels& avx512_gemm_kernels() { return avx2_gemm_kernels(); }
+const GemmKernels& avx512_prefill_gemm_kernels() { return avx2_gemm_kernels(); }
 }  // namespace hearth::quant
 #endif

@@ -27,6 +27,9 @@ struct GemmKernels {
 const GemmKernels& scalar_gemm_kernels();  // loops over the scalar dot: the reference
 const GemmKernels& avx2_gemm_kernels();
 const GemmKernels& avx512_gemm_kernels();
+// The prefill set (see prefill_gemm_fn): at the AVX-512 level the 32-element formats' panels
+// (gemm_panels_avx512.h), the K-quants' tiles as in avx512_gemm_kernels().
+const GemmKernels& avx512_prefill_gemm_kernels();
 GemmFn pick_gemm(const GemmKernels& k, DType w);
 
 // Per-type entry of a table, or nullptr for types without a dot product.

@@ -42,8 +42,17 @@ constexpr int kGemmTokens = 4;
 using GemmFn = void (*)(const void* w, size_t w_stride, const void* act, size_t act_stride, int64_t n, float* y,
                         size_t ldy, int64_t nr, int64_t nt);
 // The tiled kernel for w at the current SIMD level, or nullptr if w has none (callers then loop
-// over vec_dot_fn(w)).
+// over vec_dot_fn(w)). Whatever the shape of a call, its outputs equal this level's vec_dot
+// bit for bit for the 32-element formats, and one fixed order of the tile's own for the
+// K-quants: the decode kernels.
 GemmFn gemm_fn(DType w);
+// The kernel for prompt rows: the same contract, and again one fixed summation order per
+// output whatever the call's shape, but not gemm_fn's: at the AVX-512 level the 32-element
+// formats sum a block at a time with rows in lanes (about twice gemm_fn's prefill speed).
+// Callers pick by where a row's token came from (prompt or sampled), never by batch size,
+// so a sequence's results do not depend on what it was batched with. Same as gemm_fn where a
+// level has no separate prefill kernel.
+GemmFn prefill_gemm_fn(DType w);
 
 // Which SIMD level is in use ("avx512", "avx2", "scalar"); can be forced to "scalar" for tests.
 const char* simd_level();

@@ -67,12 +67,17 @@ TEST_P(TinyModel, FastPathMatchesReference) {
     auto m = hearth::model::Model::load(base + ".gguf");
     ASSERT_EQ(m->hparams().n_vocab, static_cast<int64_t>(ref.n_vocab));
     hearth::ThreadPool pool(2);
-    // qwen3-q8_0 differs from llama.cpp by ~0.05 although its F32 and F16 files, and its
-    // Q8_0 file through the reference matmul, match transformers to 1e-5, and llama/qwen2
-    // Q8_0 files match llama.cpp to 1e-6 through the same kernels. The cause is not found yet
-    // (not the activation rounding mode: tried); it is bounded here, and tracked in the notes.
-    const double tol = !quantized_acts ? 1e-4 : GetParam().rfind("qwen3", 0) == 0 ? 0.1 : 2e-3;
+    // Q8_0 files: both engines quantize activations to 8 bits, a step function, so where a
+    // weight product summed in another order lands on the other side of a rounding boundary
+    // one activation moves a whole step, and these tiny random-weight models move their logits
+    // by up to ~0.05. Measured on prompt 2 (16 tokens), the one where this happens: qwen3-q8_0
+    // is 0.0512 from llama.cpp through hearth's decode kernels and 9.5e-7 through its prefill
+    // kernels, qwen2-q8_0 the other way round (9.5e-7 and 0.0020); every other prompt of the
+    // three files is within 1e-6 through both. So: every prompt within 0.1, and all but one
+    // within 1e-5.
+    const double tol = !quantized_acts ? 1e-4 : 0.1;
     double worst = 0.0;
+    int loose = 0;
     for (size_t p = 0; p < ref.prompts.size(); ++p) {
         const auto& rp = ref.prompts[p];
         const int64_t n = static_cast<int64_t>(rp.ids.size());
@@ -83,7 +88,11 @@ TEST_P(TinyModel, FastPathMatchesReference) {
         for (size_t i = 0; i < logits.size(); ++i)
             max_diff = std::max(max_diff, std::abs(static_cast<double>(logits[i]) - rp.logits[i]));
         worst = std::max(worst, max_diff);
+        loose += max_diff > 1e-5;
         EXPECT_LE(max_diff, tol) << GetParam() << " prompt " << p << " (" << n << " tokens)";
+    }
+    if (quantized_acts) {
+        EXPECT_LE(loose, 1) << GetParam() << ": prompts further than 1e-5 from llama.cpp";
     }
     std::printf("[ tiny ] %-28s fast path: max |hearth - %s| = %.3g (tolerance %.0e)\n", GetParam().c_str(),
                 quantized_acts ? "llama.cpp" : "transformers", worst, tol);

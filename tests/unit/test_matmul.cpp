@@ -3,6 +3,7 @@
 // and on shapes that are not multiples of the tile; and matmul() against per-row vec_dot.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -98,7 +99,10 @@ std::vector<std::pair<const char*, const GemmKernels*>> gemm_levels() {
         v.push_back({"avx2", &avx2_gemm_kernels()});
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512vnni"))
+    {
         v.push_back({"avx512", &avx512_gemm_kernels()});
+        v.push_back({"avx512 prefill", &avx512_prefill_gemm_kernels()});
+    }
 #endif
     return v;
 }
@@ -197,6 +201,43 @@ TEST_P(GemmTile, LegacyTilesEqualPerRowKernelExactly) {
     }
 }
 
+// The prefill kernels (prompt rows) sum each output's blocks in one fixed order too, so an
+// output is the same bit for bit whichever row block, panel, chunk, token block or tile it is
+// computed in, 1 token or 37: a prompt's results do not depend on how matmul cut the work up,
+// how the prompt was cut into chunks and passes, or what it was batched with.
+TEST_P(GemmTile, PanelSumsDoNotDependOnTheirTile) {
+    const DType t = GetParam();
+        std::mt19937 rng(static_cast<unsigned>(t) + 5);
+    int checked = 0;
+    for (const auto& [name, k] : gemm_levels()) {
+        const GemmFn g = pick_gemm(*k, t);
+        if (!g) continue;
+        for (int64_t blocks : {1, 3, 28, 152}) {
+            if (dtype_info(t).block_elems == 256 && blocks > 3) continue;
+            const int64_t n = blocks * dtype_info(t).block_elems, nr = 150, nt = 37;
+            const auto w = make_matrix(t, nr, n, Fill::Random, rng);
+            const Acts a = make_acts(t, nt, n, false, rng);
+            const size_t rb = dtype_row_bytes(t, n);
+            std::vector<float> whole(static_cast<size_t>(nr * nt));
+            g(w.data(), rb, a.q.data(), a.row, n, whole.data(), static_cast<size_t>(nr), nr, nt);
+            // (first row, rows, first token, tokens): offsets that move rows across panel and
+            // chunk boundaries and tokens across tile boundaries, and calls of 1-4 tokens.
+            for (auto [r0, rn, t0, tn] : std::vector<std::array<int64_t, 4>>{
+                     {0, 150, 3, 34}, {5, 145, 0, 37}, {17, 23, 9, 5}, {149, 1, 30, 7}, {64, 70, 1, 13}, {3, 40, 20, 1}, {33, 2, 0, 4}}) {
+                std::vector<float> part(static_cast<size_t>(rn * tn));
+                g(w.data() + static_cast<size_t>(r0) * rb, rb, a.q.data() + static_cast<size_t>(t0) * a.row, a.row, n,
+                  part.data(), static_cast<size_t>(rn), rn, tn);
+                for (int64_t tt = 0; tt < tn; ++tt)
+                    for (int64_t r = 0; r < rn; ++r)
+                        ASSERT_EQ(part[static_cast<size_t>(tt * rn + r)], whole[static_cast<size_t>((t0 + tt) * nr + r0 + r)])
+                            << dtype_name(t) << " blocks=" << blocks << " r0=" << r0 << " t0=" << t0 << " r=" << r << " t=" << tt;
+            }
+            ++checked;
+        }
+    }
+    if (checked == 0) GTEST_SKIP() << "no SIMD tile kernel for " << dtype_name(t) << " on this CPU";
+}
+
 // Many rows and 5-16 tokens take the prepared path in chunks of rows (fewer rows per chunk
 // for wide K-quant rows); every chunk boundary and the partial last one against the scalar
 // reference.
@@ -265,6 +306,47 @@ TEST_P(MatmulShapes, MatchesPerRowVecDot) {
 
 // A batched decode of 5-16 sequences over a tall matrix: row blocks of up to 512 rows, each
 // run in prefetched chunks, on 1 and 2 threads.
+// A batch of decode rows and prompt rows (as the scheduler mixes them): every row equals the
+// same row computed alone in a call of its own kind, bit for bit, at 1 and 2 threads, since
+// matmul picks the kernel by row kind and each kernel's sums do not depend on the call.
+TEST_P(MatmulShapes, MixedRowsEqualTheirKindAlone) {
+    const DType t = GetParam();
+    const int64_t be = dtype_info(t).block_elems, n = (be == 256 ? 2 : 5) * be, rows = 37, tokens = 23;
+    std::mt19937 rng(static_cast<unsigned>(t) * 29 + 1);
+    const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
+    const Acts a = make_acts(t, tokens, n, false, rng);
+    backend::cpu::Weight w;
+    w.type = t;
+    w.cols = n;
+    w.rows = rows;
+    w.row_bytes = dtype_row_bytes(t, n);
+    w.data = wm.data();
+    const std::vector<backend::cpu::RowRange> prompt{{2, 9}, {12, 13}, {15, 23}};
+    auto is_prompt = [&](int64_t tt) {
+        for (const auto& r : prompt)
+            if (tt >= r.begin && tt < r.end) return true;
+        return false;
+    };
+    for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        std::vector<float> mixed(static_cast<size_t>(rows * tokens)), alone(static_cast<size_t>(rows));
+        backend::cpu::matmul(pool, w, a.f.data(), tokens, mixed.data(), prompt);
+        for (int64_t tt = 0; tt < tokens; ++tt) {
+            // The row alone, through its kind's kernel called directly (per-row dots for types
+            // without a tiled kernel).
+            const bool p = is_prompt(tt);
+            const GemmFn g = p ? prefill_gemm_fn(t) : gemm_fn(t);
+            if (g)
+                g(wm.data(), w.row_bytes, a.q.data() + tt * a.row, a.row, n, alone.data(), static_cast<size_t>(rows), rows, 1);
+            else
+                for (int64_t r = 0; r < rows; ++r) alone[static_cast<size_t>(r)] = vec_dot(t, wm.data() + r * w.row_bytes, a.q.data() + tt * a.row, n);
+            for (int64_t r = 0; r < rows; ++r)
+                ASSERT_EQ(mixed[static_cast<size_t>(tt * rows + r)], alone[static_cast<size_t>(r)])
+                    << dtype_name(t) << " threads=" << threads << " token=" << tt << (p ? " (prompt)" : " (decode)") << " row=" << r;
+        }
+    }
+}
+
 TEST_P(MatmulShapes, TallMatrixBatchedDecodeMatchesPerRowVecDot) {
     const DType t = GetParam();
     const int64_t be = dtype_info(t).block_elems;

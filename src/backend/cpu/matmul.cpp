@@ -33,30 +33,13 @@ void matmul_reference(ThreadPool& pool, const Weight& w, const float* x, int64_t
 void set_reference_matmul(bool on) { g_reference = on; }
 bool reference_matmul() { return g_reference; }
 
-void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y) {
-    if (g_reference) {
-        matmul_reference(pool, w, x, n_tokens, y);
-        return;
-    }
-    if (n_tokens <= 0 || w.rows <= 0) return;
-    const DType act_type = quant::vec_dot_type(w.type);
-    const size_t act_row = dtype_row_bytes(act_type, w.cols);
-    // Reused across calls on the same thread: the decode loop calls this hundreds of times per token.
-    thread_local std::vector<uint8_t> act;
-    if (act.size() < act_row * static_cast<size_t>(n_tokens)) act.resize(act_row * static_cast<size_t>(n_tokens));
-    uint8_t* act_data = act.data();
-    if (act_type == DType::F32) {
-        std::copy(x, x + n_tokens * w.cols, reinterpret_cast<float*>(act_data));
-    } else if (n_tokens == 1) {
-        quant::quantize_row(act_type, x, act_data, w.cols);
-    } else {
-        pool.parallel_for(n_tokens, [&](int64_t b, int64_t e) {
-            for (int64_t t = b; t < e; ++t) quant::quantize_row(act_type, x + t * w.cols, act_data + t * act_row, w.cols);
-        });
-    }
+namespace {
 
-    // Kernels looked up once per call. Tiled kernels take a block of rows x tokens; types
-    // without one loop over the per-row dot.
+// Rows [t0, t1) of an already quantized call through one kernel.
+void matmul_segment(ThreadPool& pool, const Weight& w, const uint8_t* act_data, size_t act_row, int64_t t0, int64_t t1,
+                    float* y, quant::GemmFn gemm) {
+    const int64_t n_tokens = t1 - t0;
+    // Tiled kernels take a block of rows x tokens; types without one loop over the per-row dot.
     struct Ctx {
         const Weight* w;
         const uint8_t* act;
@@ -68,10 +51,10 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
         std::atomic<int64_t> next{0};
     } c;
     c.w = &w;
-    c.act = act_data;
+    c.act = act_data + static_cast<size_t>(t0) * act_row;
     c.act_row = act_row;
-    c.y = y;
-    c.gemm = quant::gemm_fn(w.type);
+    c.y = y + t0 * w.rows;
+    c.gemm = gemm;
     c.dot = c.gemm ? nullptr : quant::vec_dot_fn(w.type);
     c.n_tokens = n_tokens;
 
@@ -133,6 +116,46 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
             item(*cp, k);
         }
     });
+}
+
+}  // namespace
+
+void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
+            std::span<const RowRange> prompt_rows) {
+    if (g_reference) {
+        matmul_reference(pool, w, x, n_tokens, y);
+        return;
+    }
+    if (n_tokens <= 0 || w.rows <= 0) return;
+    const DType act_type = quant::vec_dot_type(w.type);
+    const size_t act_row = dtype_row_bytes(act_type, w.cols);
+    // Reused across calls on the same thread: the decode loop calls this hundreds of times per token.
+    thread_local std::vector<uint8_t> act;
+    if (act.size() < act_row * static_cast<size_t>(n_tokens)) act.resize(act_row * static_cast<size_t>(n_tokens));
+    uint8_t* act_data = act.data();
+    if (act_type == DType::F32) {
+        std::copy(x, x + n_tokens * w.cols, reinterpret_cast<float*>(act_data));
+    } else if (n_tokens == 1) {
+        quant::quantize_row(act_type, x, act_data, w.cols);
+    } else {
+        pool.parallel_for(n_tokens, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) quant::quantize_row(act_type, x + t * w.cols, act_data + t * act_row, w.cols);
+        });
+    }
+    const quant::GemmFn decode = quant::gemm_fn(w.type), prefill = quant::prefill_gemm_fn(w.type);
+    if (decode == prefill || prompt_rows.empty()) {
+        matmul_segment(pool, w, act_data, act_row, 0, n_tokens, y, prompt_rows.empty() ? decode : prefill);
+        return;
+    }
+    // Alternating runs of decode and prompt rows, each through its own kernel.
+    int64_t t = 0;
+    for (const RowRange& r : prompt_rows) {
+        const int64_t b = std::clamp<int64_t>(r.begin, t, n_tokens), e = std::clamp<int64_t>(r.end, b, n_tokens);
+        if (b > t) matmul_segment(pool, w, act_data, act_row, t, b, y, decode);
+        if (e > b) matmul_segment(pool, w, act_data, act_row, b, e, y, prefill);
+        t = e;
+    }
+    if (t < n_tokens) matmul_segment(pool, w, act_data, act_row, t, n_tokens, y, decode);
 }
 
 size_t act_row_bytes(DType w_type, int64_t cols) { return dtype_row_bytes(quant::vec_dot_type(w_type), cols); }

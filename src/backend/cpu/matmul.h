@@ -1,6 +1,7 @@
 #pragma once
 // y = W x for a batch of activation rows, with W in any supported (quantized) type.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/dtype.h"
@@ -29,7 +30,15 @@ struct Weight {
 // weight block serves several tokens. With one token (decode), each thread reads one
 // contiguous share of the rows as a single sequential stream. Types without a tiled kernel
 // loop over quant::vec_dot_fn, looked up once per call.
-void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y);
+// prompt_rows: the rows (sorted, disjoint ranges) whose tokens came from a prompt; they go
+// through quant::prefill_gemm_fn, the others (tokens the model sampled: decode steps) through
+// quant::gemm_fn. The forward pass marks them so that a row's result depends only on its own
+// sequence, never on the rows it was batched with (see quant::prefill_gemm_fn).
+struct RowRange {
+    int64_t begin, end;
+};
+void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
+            std::span<const RowRange> prompt_rows = {});
 
 // Building blocks for a caller that runs several products from the same inputs inside one
 // parallel region of its own (the fused MoE expert step): activations are quantized once, then
