@@ -83,17 +83,17 @@ void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n,
     const auto* ab = static_cast<const uint8_t*>(act);
     // One token (decode): rows one at a time. A single sequential stream from memory keeps
     // the hardware prefetcher ahead; interleaved row streams measured 30-50% slower out of
-    // cache, and at one token there is no unpacking to share. (Preparing the activation once
-    // for all rows, as for 2-4 tokens, measured 5-7% slower end to end on the default model's
-    // Q4_K_M and Q8_0 decode, though faster in cache: the raw tile's per-row activation work
-    // overlaps the weight stream.)
-    if (nt == 1) {
+    // cache. Kernels that can lay activations out alone do so even for one token (below): with
+    // the weight rows prefetched 4 KiB ahead, dropping the per-row activation work measured
+    // Q4_K_M decode +13% at 1 thread (35.9 -> 40.6 t/s) and +3-5% at 2; with the earlier 256-byte
+    // prefetch it had measured 5-7% slower, the activation work then hiding in memory stalls.
+    if (nt == 1 && !detail::PreparesActsAlone<K>) {
         for (int64_t r = 0; r < nr; ++r) raw[0](wb + static_cast<size_t>(r) * ws, ws, ab, as, n, y + r, ldy);
         return;
     }
     const TileFn* table = raw.data();
     if constexpr (detail::Prepares<K>) {
-        // One token tile (2-4 tokens: a batched decode of that many sequences): rows one at a
+        // One token tile (1-4 tokens: a decode step of that many sequences): rows one at a
         // time too, each unpacked once for all tokens. Out of cache this measured up to
         // 1.5x faster than 4-row tiles, whose interleaved streams leave the memory system
         // idle while they compute (Q8_0 151936 x 896, 2 tokens: 13-14 ms against 19 ms).
