@@ -1,5 +1,6 @@
 // Micro-benchmark of the decode hot loop (and of the tiled kernels: "tile" columns run the
-// same matrix through gemm_fn with 1 token (decode) and with 64 tokens (prefill, reported
+// same matrix through gemm_fn with 1 token (decode) and with 64 tokens, "prefill nt64" through
+// prefill_gemm_fn, the prompt rows' kernel (reported
 // as GB/s of weight bytes times tokens, i.e. the rate a per-token vec_dot would need): y = W x for a 896 x 4864 weight matrix (the
 // shape of the default model's ffn_down: 896 rows of 4864 elements) on one thread, for each
 // weight type, at the detected SIMD level and at the scalar reference. Reports GB/s of
@@ -106,6 +107,8 @@ int main() {
             for (int k = 0; k < 64; ++k) std::memcpy(act64.data() + k * ar, act.data(), ar);
             const double g1 = bench_gemm(g, t, w, act64, ar, 1, yy.data());
             const double g64 = bench_gemm(g, t, w, act64, ar, 64, yy.data());
+            // The prompt rows' kernel (panels for the 32-element formats at AVX-512).
+            const double p64 = bench_gemm(q::prefill_gemm_fn(t), t, w, act64, ar, 64, yy.data());
             // Out of cache: 40 copies of the matrix (> L3), each read once per pass.
             std::vector<uint8_t> big(w.size() * 40);
             for (int k = 0; k < 40; ++k) std::memcpy(big.data() + k * w.size(), w.data(), w.size());
@@ -126,8 +129,9 @@ int main() {
                         yy[r] = vf(big.data() + k * w.size() + r * (w.size() / kRows), act64.data(), kCols);
                 bestv = std::min(bestv, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             }
-            std::printf("%-6s %7s %9s %9s %9s %11s %9.2f %9.2f  DRAM nt1 %.2f vec_dot %.2f\n", "", "", "", "", "", "", mb / 1e3 / g1,
-                        64 * mb / 1e3 / g64, 40 * mb / 1e3 / bestd, 40 * mb / 1e3 / bestv);
+            std::printf("%-6s %7s %9s %9s %9s %11s %9.2f %9.2f  prefill nt64 %.2f  DRAM nt1 %.2f vec_dot %.2f\n", "", "", "", "",
+                        "", "", mb / 1e3 / g1, 64 * mb / 1e3 / g64, 64 * mb / 1e3 / p64, 40 * mb / 1e3 / bestd,
+                        40 * mb / 1e3 / bestv);
         }
     }
 }
