@@ -30,13 +30,7 @@ backend::cpu::Weight TensorBinder::matrix(const std::string& name, int64_t cols,
     if (t->shape.size() != 2 || t->shape[0] != cols || (rows >= 0 && t->shape[1] != rows))
         fail("tensor " + name + " has shape " + shape_string(t->shape) + ", expected [" + std::to_string(cols) + ", " +
              (rows >= 0 ? std::to_string(rows) : "?") + "]");
-    backend::cpu::Weight w;
-    w.type = t->dtype;
-    w.cols = t->shape[0];
-    w.rows = t->shape[1];
-    w.row_bytes = dtype_row_bytes(t->dtype, w.cols);
-    w.data = t->data;
-    return w;
+    return backend::cpu::Weight::over(t->dtype, t->shape[1], t->shape[0], t->data);
 }
 
 backend::cpu::Weight TensorBinder::stacked(const std::string& name, int64_t cols, int64_t rows, int64_t n,
@@ -46,13 +40,7 @@ backend::cpu::Weight TensorBinder::stacked(const std::string& name, int64_t cols
     if (t->shape.size() != 3 || t->shape[0] != cols || t->shape[1] != rows || t->shape[2] != n)
         fail("tensor " + name + " has shape " + shape_string(t->shape) + ", expected [" + std::to_string(cols) + ", " +
              std::to_string(rows) + ", " + std::to_string(n) + "]");
-    backend::cpu::Weight w;
-    w.type = t->dtype;
-    w.cols = cols;
-    w.rows = rows * n;
-    w.row_bytes = dtype_row_bytes(t->dtype, cols);
-    w.data = t->data;
-    return w;
+    return backend::cpu::Weight::over(t->dtype, rows * n, cols, t->data);
 }
 
 std::vector<float> TensorBinder::vec(const std::string& name, int64_t n, bool required) const {

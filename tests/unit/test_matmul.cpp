@@ -285,12 +285,7 @@ TEST_P(MatmulShapes, MatchesPerRowVecDot) {
                 const int64_t n = (be == 256 ? 2 : 5) * be;
                 const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
                 const Acts a = make_acts(t, tokens, n, false, rng);
-                backend::cpu::Weight w;
-                w.type = t;
-                w.cols = n;
-                w.rows = rows;
-                w.row_bytes = dtype_row_bytes(t, n);
-                w.data = wm.data();
+                const backend::cpu::Weight w = backend::cpu::Weight::over(t, rows, n, wm.data());
                 std::vector<float> y(static_cast<size_t>(rows * tokens));
                 backend::cpu::matmul(pool, w, a.f.data(), tokens, y.data());
                 for (int64_t tt = 0; tt < tokens; ++tt)
@@ -304,8 +299,6 @@ TEST_P(MatmulShapes, MatchesPerRowVecDot) {
     }
 }
 
-// A batched decode of 5-16 sequences over a tall matrix: row blocks of up to 512 rows, each
-// run in prefetched chunks, on 1 and 2 threads.
 // A batch of decode rows and prompt rows (as the scheduler mixes them): every row equals the
 // same row computed alone in a call of its own kind, bit for bit, at 1 and 2 threads, since
 // matmul picks the kernel by row kind and each kernel's sums do not depend on the call.
@@ -315,12 +308,7 @@ TEST_P(MatmulShapes, MixedRowsEqualTheirKindAlone) {
     std::mt19937 rng(static_cast<unsigned>(t) * 29 + 1);
     const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
     const Acts a = make_acts(t, tokens, n, false, rng);
-    backend::cpu::Weight w;
-    w.type = t;
-    w.cols = n;
-    w.rows = rows;
-    w.row_bytes = dtype_row_bytes(t, n);
-    w.data = wm.data();
+    const backend::cpu::Weight w = backend::cpu::Weight::over(t, rows, n, wm.data());
     const std::vector<backend::cpu::RowRange> prompt{{2, 9}, {12, 13}, {15, 23}};
     auto is_prompt = [&](int64_t tt) {
         for (const auto& r : prompt)
@@ -347,18 +335,16 @@ TEST_P(MatmulShapes, MixedRowsEqualTheirKindAlone) {
     }
 }
 
+
+// A batched decode of 5-16 sequences over a tall matrix: row blocks of up to 512 rows, each
+// run in prefetched chunks, on 1 and 2 threads.
 TEST_P(MatmulShapes, TallMatrixBatchedDecodeMatchesPerRowVecDot) {
     const DType t = GetParam();
     const int64_t be = dtype_info(t).block_elems;
     std::mt19937 rng(static_cast<unsigned>(t) * 29 + 1);
     const int64_t rows = 4100, n = (be == 256 ? 1 : 4) * be;
     const auto wm = make_matrix(t, rows, n, Fill::Random, rng);
-    backend::cpu::Weight w;
-    w.type = t;
-    w.cols = n;
-    w.rows = rows;
-    w.row_bytes = dtype_row_bytes(t, n);
-    w.data = wm.data();
+    const backend::cpu::Weight w = backend::cpu::Weight::over(t, rows, n, wm.data());
     for (int threads : {1, 2}) {
         ThreadPool pool(threads);
         for (int64_t tokens : {5, 16}) {

@@ -49,13 +49,7 @@ std::vector<uint8_t> random_matrix(DType t, int64_t rows, int64_t cols, std::mt1
 }
 
 Weight as_weight(DType t, int64_t rows, int64_t cols, const std::vector<uint8_t>& data) {
-    Weight w;
-    w.type = t;
-    w.rows = rows;
-    w.cols = cols;
-    w.row_bytes = dtype_row_bytes(t, cols);
-    w.data = data.data();
-    return w;
+    return Weight::over(t, rows, cols, data.data());
 }
 
 struct Model {

@@ -208,7 +208,8 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
         std::atomic<int64_t> next{0};
         const bool f16 = a.kv_type == DType::F16;
         pool.run([&](int, int) {
-            std::vector<float> scratch;
+            // Kept per worker thread across calls: attention runs once per layer per step.
+            thread_local std::vector<float> scratch;
             for (;;) {
                 // Longest jobs (last tokens) first.
                 const int64_t j = jobs - 1 - next.fetch_add(1, std::memory_order_relaxed);

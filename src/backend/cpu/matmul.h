@@ -21,6 +21,10 @@ struct Weight {
     size_t row_bytes = 0;
     const uint8_t* data = nullptr;
     bool empty() const { return data == nullptr; }
+    // rows x cols elements of type t at data, rows back to back.
+    static Weight over(DType t, int64_t rows, int64_t cols, const uint8_t* data) {
+        return Weight{t, cols, rows, dtype_row_bytes(t, cols), data};
+    }
 };
 
 // x: n_tokens rows of w.cols floats; y: n_tokens rows of w.rows floats.
