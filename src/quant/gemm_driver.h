@@ -68,6 +68,28 @@ constexpr int64_t chunk_rows(size_t prepared_row_bytes) {
     return fit < K::kRows ? K::kRows : (fit > 64 ? 64 : fit);
 }
 
+// While one chunk of laid-out rows computes, the raw rows of the next chunk are prefetched
+// into L2 a slice per tile, so the memory stream continues during the arithmetic. `rows`
+// start after the chunk (the last chunk of a call reaches past it: the caller's next row
+// block, as a rule); a prefetch is a hint and never faults.
+class NextChunkPrefetch {
+public:
+    NextChunkPrefetch(const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n_tiles)
+        : p_(reinterpret_cast<const char*>(rows)), end_(p_ + static_cast<size_t>(n_rows) * row_bytes) {
+        const int64_t lines = (end_ - p_ + 63) / 64;
+        per_tile_ = (lines + n_tiles - 1) / n_tiles;
+    }
+    // Before each tile.
+    void slice() {
+        for (int64_t l = 0; l < per_tile_ && p_ < end_; ++l, p_ += 64) __builtin_prefetch(p_, 0, 2);
+    }
+
+private:
+    const char* p_;
+    const char* end_;
+    int64_t per_tile_ = 0;
+};
+
 template <class K>
 concept PreparesActsAlone = K::kPrepared && requires { K::template run_act_prepared<1, 1>; };
 
@@ -134,18 +156,14 @@ void gemm_tiles(const void* w, size_t ws, const void* act, size_t as, int64_t n,
             for (int64_t c0 = 0; c0 < nr; c0 += chunk) {
                 const int64_t cn = std::min(chunk, nr - c0);
                 K::prep_w(wb + static_cast<size_t>(c0) * ws, ws, cn, n, pw);
-                // The last chunk prefetches the rows after this call's: the caller's next row
-                // block of the same matrix, as a rule (at a matrix's end, usually the next
-                // tensor in the file). A prefetch is a hint and never faults.
-                const char* pf = reinterpret_cast<const char*>(wb + static_cast<size_t>(c0 + cn) * ws);
-                const char* pf_end = pf + static_cast<size_t>(c0 + cn < nr ? std::min(chunk, nr - c0 - cn) : chunk) * ws;
-                const int64_t n_tiles = n_tt * ((cn + K::kRows - 1) / K::kRows);
-                const int64_t lines = (pf_end - pf + 63) / 64, per_tile = (lines + n_tiles - 1) / n_tiles;
+                detail::NextChunkPrefetch pf(wb + static_cast<size_t>(c0 + cn) * ws, ws,
+                                             c0 + cn < nr ? std::min(chunk, nr - c0 - cn) : chunk,
+                                             n_tt * ((cn + K::kRows - 1) / K::kRows));
                 for (int64_t t0 = 0; t0 < nt; t0 += K::kTokens) {
                     const int64_t tn = nt - t0 < K::kTokens ? nt - t0 : K::kTokens;
                     for (int64_t r0 = 0; r0 < cn; r0 += K::kRows) {
                         const int64_t rn = cn - r0 < K::kRows ? cn - r0 : K::kRows;
-                        for (int64_t l = 0; l < per_tile && pf < pf_end; ++l, pf += 64) __builtin_prefetch(pf, 0, 2);
+                        pf.slice();
                         prepared[(rn - 1) * K::kTokens + (tn - 1)](pw + static_cast<size_t>(r0) * pws, pws,
                                                                    ab + static_cast<size_t>(t0) * as, as, n,
                                                                    y + static_cast<size_t>(t0) * ldy + c0 + r0, ldy);

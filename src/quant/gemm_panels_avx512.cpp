@@ -170,16 +170,12 @@ HEARTH_AVX512 void gemm_panels(const void* w, size_t ws, const void* act, size_t
         for (int64_t p = 0; p < pn; ++p)
             prep_panel<F>(wb + static_cast<size_t>(r0 + p * kPanelRows) * ws, ws, std::min<int64_t>(kPanelRows, rn - p * kPanelRows),
                           n, pw + p * nb);
-        // The rows after this chunk's (past the call's end: the caller's next row block, as a
-        // rule); a prefetch is a hint and never faults.
-        const char* pf = reinterpret_cast<const char*>(wb + static_cast<size_t>(r0 + rn) * ws);
-        const int64_t next_rows = r0 + rn < nr ? std::min(chunk * kPanelRows, nr - r0 - rn) : chunk * kPanelRows;
-        const char* pf_end = pf + static_cast<size_t>(next_rows) * ws;
-        const int64_t lines = (pf_end - pf + 63) / 64, per_tile = (lines + n_tt * pn - 1) / (n_tt * pn);
+        detail::NextChunkPrefetch pf(wb + static_cast<size_t>(r0 + rn) * ws, ws,
+                                     r0 + rn < nr ? std::min(chunk * kPanelRows, nr - r0 - rn) : chunk * kPanelRows, n_tt * pn);
         for (int64_t t0 = 0; t0 < nt; t0 += kTileTokens) {
             const int64_t tn = std::min<int64_t>(kTileTokens, nt - t0);
             for (int64_t p = 0; p < pn; ++p) {
-                for (int64_t l = 0; l < per_tile && pf < pf_end; ++l, pf += 64) __builtin_prefetch(pf, 0, 2);
+                pf.slice();
                 const int64_t rows = std::min<int64_t>(kPanelRows, rn - p * kPanelRows);
                 kTiles[static_cast<size_t>(tn - 1)](pw + p * nb, pa + static_cast<size_t>(t0) * arow, arow, nb,
                                                     y + static_cast<size_t>(t0) * ldy + r0 + p * kPanelRows, ldy,
