@@ -658,15 +658,18 @@ class OpenAIClient(unittest.TestCase):
         self.assertIn(doc["answer"], ["yes", "no", "unsure"])
         self.assertIsInstance(doc["confident"], bool)
         self.assertIn(doc["stars"], [1, 2, 3])
-        # Streamed: the same text at temperature 0, in several chunks.
-        text, chunks = "", 0
+        # Streamed: the same text at temperature 0, as a stream of events (role, content, finish).
+        # The number of content deltas depends on timing: the request channel hands the HTTP
+        # writer everything generated since its last read, and the tiny model can finish this
+        # answer before the first read (one content chunk, seen in a fresh-clone CI run).
+        text, events = "", 0
         for chunk in self.chat(max_tokens=120, response_format=rf, stream=True):
+            events += 1
             for ch in chunk.choices:
                 if ch.delta.content:
                     text += ch.delta.content
-                    chunks += 1
         self.assertEqual(text, c.message.content)
-        self.assertGreater(chunks, 1)
+        self.assertGreaterEqual(events, 3)
 
     def test_json_object_and_schema_errors(self):
         cases = [
